@@ -1,0 +1,1 @@
+"""Accounts: users, roles, permissions, login sessions, API tokens, rate limits."""

@@ -1,0 +1,64 @@
+"""The application factory: settings in, a FastAPI app out."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from careline import __version__
+from careline.config import Settings
+from careline.db import make_engine, make_session_factory
+from careline.web import errors
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def _routers() -> list:
+    # Imported here so importing careline.app stays cheap and the layer order is obvious.
+    from careline.accounts import api as accounts_api
+    from careline.accounts import pages as accounts_pages
+    from careline.audit import api as audit_api
+    from careline.tenants import api as tenants_api
+    from careline.web import home
+
+    return [
+        home.health,
+        home.pages,
+        accounts_pages.pages,
+        accounts_api.api,
+        tenants_api.api,
+        audit_api.api,
+        audit_api.pages,
+    ]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: engine and session factory on app.state, routers, error handlers, static files."""
+    settings = settings or Settings()
+    settings.check_production()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = FastAPI(title="CareLine", version=__version__, docs_url="/api/docs", openapi_url="/openapi.json")
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    errors.install(app)
+    app.state.routers = _routers()
+    for r in app.state.routers:
+        app.include_router(r)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.middleware("http")
+    async def _security_headers(request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith("/api/") or request.headers.get("cookie"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

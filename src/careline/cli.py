@@ -1,0 +1,261 @@
+"""The `careline` command: serve, migrate, seed the demo, manage users, verify the audit log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from careline.config import Settings
+from careline.errors import CareLineError
+
+app = typer.Typer(help="CareLine medical access center.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print an error line and exit non-zero."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    """Settings from the environment, or a clear error line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CARELINE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"bad settings: {problems}")
+        raise  # unreachable: fail() exits
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected errors into one 'error:' line and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CareLineError as exc:
+            fail(exc.message)
+        except ValueError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def session_factory(s: Settings):
+    """A session factory on the configured database."""
+    from careline.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(s.database_url))
+
+
+@app.command()
+@handles_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[int, typer.Option(help="app processes (PostgreSQL for more than one)")] = 1,
+) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    s = settings()
+    if workers > 1 and s.is_sqlite:
+        typer.echo("note: several workers on SQLite share one file and take turns writing", err=True)
+    uvicorn.run(
+        "careline.app:create_app",
+        factory=True,
+        host=host or s.host,
+        port=port or s.port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+@handles_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:
+    """Apply database migrations."""
+    from careline.migrate import upgrade
+
+    upgrade(settings().database_url, revision)
+    typer.echo("database is up to date")
+
+
+@db_app.command("downgrade")
+@handles_errors
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. -1 or base")]) -> None:
+    """Step migrations back."""
+    from careline.migrate import downgrade
+
+    downgrade(settings().database_url, revision)
+    typer.echo(f"database downgraded to {revision}")
+
+
+@app.command()
+@handles_errors
+def demo(
+    seed: Annotated[int, typer.Option(help="random seed: the same seed builds the same world")] = 7,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="do nothing when tenants already exist")
+    ] = False,
+) -> None:
+    """Seed the demo world: tenants and one login per role."""
+    from careline.demo.seed import seed_demo
+
+    s = settings()
+    result = seed_demo(session_factory(s), seed=seed, if_empty=if_empty, cheap_hash=s.password_hash_cheap)
+    typer.echo(result.summary())
+
+
+@users_app.command("create")
+@handles_errors
+def users_create(
+    email: Annotated[str, typer.Option(help="sign-in email")],
+    name: Annotated[str, typer.Option(help="full name")],
+    role: Annotated[str, typer.Option(help="agent, nurse, supervisor, practice_manager or admin")],
+    tenant: Annotated[list[str] | None, typer.Option(help="tenant slug served (repeat)")] = None,
+    password: Annotated[str | None, typer.Option(help="initial password (prompted when absent)")] = None,
+) -> None:
+    """Create a staff account."""
+    from careline.accounts import service
+    from careline.audit.service import Actor, record
+    from careline.db import transaction
+
+    s = settings()
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with transaction(session_factory(s)) as db:
+        user = service.create_user(
+            db,
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            tenant_slugs=tenant or [],
+            cheap_hash=s.password_hash_cheap,
+        )
+        record(db, Actor("cli"), "user.create", object_type="user", object_id=user.id)
+    typer.echo(f"created user {user.id} {user.email} ({user.role})")
+
+
+@users_app.command("list")
+@handles_errors
+def users_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False) -> None:
+    """List staff accounts."""
+    from careline.accounts import service
+    from careline.db import transaction
+
+    with transaction(session_factory(settings())) as db:
+        rows = [
+            {
+                "id": u.id,
+                "email": u.email,
+                "name": u.name,
+                "role": str(u.role),
+                "active": u.active,
+                "tenants": [t.slug for t in u.tenants],
+            }
+            for u in service.list_users(db)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        state = "active" if r["active"] else "disabled"
+        typer.echo(f"{r['id']:>4}  {r['email']:<36} {r['role']:<17} {state:<9} {','.join(r['tenants'])}")
+
+
+def _set_active(email: str, active: bool) -> None:
+    from careline.accounts import service
+    from careline.audit.service import Actor, record
+    from careline.db import transaction
+
+    with transaction(session_factory(settings())) as db:
+        user = service.user_by_email(db, email)
+        service.set_active(db, user, active)
+        record(
+            db,
+            Actor("cli"),
+            "user.enable" if active else "user.disable",
+            object_type="user",
+            object_id=user.id,
+        )
+
+
+@users_app.command("disable")
+@handles_errors
+def users_disable(email: Annotated[str, typer.Argument(help="the user's email")]) -> None:
+    """Disable an account; its sessions and tokens stop working in every app process."""
+    _set_active(email, False)
+    typer.echo(f"disabled {email}; their sessions are ended")
+
+
+@users_app.command("enable")
+@handles_errors
+def users_enable(email: Annotated[str, typer.Argument(help="the user's email")]) -> None:
+    """Re-enable an account."""
+    _set_active(email, True)
+    typer.echo(f"enabled {email}")
+
+
+@users_app.command("set-password")
+@handles_errors
+def users_set_password(
+    email: Annotated[str, typer.Argument(help="the user's email")],
+    password: Annotated[str | None, typer.Option(help="new password (prompted when absent)")] = None,
+) -> None:
+    """Set a new password and end the user's sessions."""
+    from careline.accounts import service
+    from careline.audit.service import Actor, record
+    from careline.db import transaction
+
+    s = settings()
+    if password is None:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with transaction(session_factory(s)) as db:
+        user = service.user_by_email(db, email)
+        service.set_password(db, user, password, cheap_hash=s.password_hash_cheap)
+        record(db, Actor("cli"), "user.set_password", object_type="user", object_id=user.id)
+    typer.echo(f"password changed for {email}")
+
+
+@audit_app.command("verify")
+@handles_errors
+def audit_verify() -> None:
+    """Check the audit chain; exit 1 and name the rows when any were edited or deleted."""
+    from careline.audit.service import verify_chain
+    from careline.db import transaction
+
+    with transaction(session_factory(settings())) as db:
+        count, problems = verify_chain(db)
+    if problems:
+        for p in problems:
+            typer.echo(f"TAMPERED: {p.message}", err=True)
+        typer.echo(f"audit chain BROKEN: {len(problems)} problem(s) in {count} rows", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit chain OK: {count} rows verified")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app(prog_name="careline")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Database plumbing: metadata, engine, sessions, and the one place tenant scoping happens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+from careline.errors import NotFound
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out; naive values are a bug and refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints the same everywhere."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class TenantScoped:
+    """Mixin for rows owned by one tenant: every ORM query on them is filtered to the session's scope."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("tenants.id", ondelete="RESTRICT"), index=True)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which tenants a session may see; `tenant_ids=None` is the system scope (CLI, workers, migrations)."""
+
+    tenant_ids: frozenset[int] | None
+
+    @property
+    def is_system(self) -> bool:
+        return self.tenant_ids is None
+
+    def allows(self, tenant_id: int) -> bool:
+        """True when rows of this tenant are visible in this scope."""
+        return self.tenant_ids is None or tenant_id in self.tenant_ids
+
+
+SYSTEM = Scope(None)
+
+
+class ScopeMissing(RuntimeError):
+    """A session was used for tenant data without saying whose: a programming error, never silent."""
+
+
+def scope_of(session: Session) -> Scope:
+    """The tenant scope a session was opened with."""
+    scope = session.info.get("scope")
+    if scope is None:
+        raise ScopeMissing("this database session has no tenant scope; open it with open_session()")
+    return scope
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_tenant_scope(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    scope = scope_of(state.session)
+    if scope.is_system:
+        return
+    allowed = tuple(sorted(scope.tenant_ids or ()))
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.tenant_id.in_(allowed),
+            include_aliases=True,
+            track_closure_variables=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _check_tenant_on_write(session: Session, flush_context: Any, instances: Any) -> None:
+    scope = scope_of(session)
+    if scope.is_system:
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, TenantScoped) and not scope.allows(obj.tenant_id):
+            # Same answer as a read of another tenant's object: it does not exist for you.
+            raise NotFound("no such tenant", field="tenant_id")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+    # Let SQLAlchemy emit BEGIN itself (below), so transactions and savepoints behave.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # One writer at a time, decided when the transaction starts: read-then-write races
+    # (booking, audit chain, claiming work) cannot interleave between processes.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_deferred(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, immediate: bool = True) -> Engine:
+    """An engine for SQLite (file, WAL, one writer at a time) or PostgreSQL (psycopg 3).
+
+    `immediate=False` gives plain deferred SQLite transactions: only for read-mostly tooling
+    (tests inspecting results) that must not hold the write lock while the app works.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate if immediate else _sqlite_begin_deferred)
+        return engine
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (the request renders after committing)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def open_session(factory: sessionmaker[Session], scope: Scope) -> Session:
+    """A session bound to a tenant scope; the only way the app opens one."""
+    session = factory()
+    session.info["scope"] = scope
+    return session
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session], scope: Scope = SYSTEM) -> Iterator[Session]:
+    """One unit of work for CLI commands and jobs: commit on success, roll back on error."""
+    session = open_session(factory, scope)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_scoped(session: Session, model: type, object_id: int, *, what: str | None = None) -> Any:
+    """Load one row by id through the tenant scope; another tenant's row is simply not found."""
+    obj = session.get(model, object_id)
+    if obj is None or (isinstance(obj, TenantScoped) and not scope_of(session).allows(obj.tenant_id)):
+        raise NotFound(f"{what or model.__name__.lower()} {object_id} not found")
+    return obj
+
+
+def str_enum(enum_cls: type) -> Enum:
+    """A portable column for a StrEnum: stores the values (not the names) as VARCHAR with a CHECK."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=40,
+        create_constraint=True,
+        values_callable=lambda e: [m.value for m in e],
+        name=enum_cls.__name__.lower(),
+    )

@@ -1,0 +1,1 @@
+"""The demo world: reproducible tenants, staff and (in later modules) directory, patients and history."""

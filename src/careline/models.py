@@ -1,0 +1,8 @@
+"""Imports every domain's tables so the metadata (and Alembic) sees them all."""
+
+from careline.accounts import models as accounts_models  # noqa: F401
+from careline.audit import models as audit_models  # noqa: F401
+from careline.db import Base
+from careline.tenants import models as tenants_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Tenants: the client health systems and practices the call center serves."""

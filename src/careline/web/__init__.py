@@ -1,0 +1,1 @@
+"""The web layer: request context, templating, error rendering; thin routes live in each domain."""

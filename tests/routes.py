@@ -1,0 +1,83 @@
+"""What the generated route tests know: each route's permission, and how to make another tenant's object."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from careline.accounts import service as accounts
+from careline.accounts.models import User
+from tests.factories import World
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    method: str
+    path: str
+    permission: object  # a Permission, or "public"
+    params: tuple[str, ...]
+
+
+def _permissions(dependant) -> list:
+    found = []
+    for dep in dependant.dependencies:
+        marker = getattr(dep.call, "permission", None)
+        if marker is not None:
+            found.append(marker)
+        found.extend(_permissions(dep))
+    return found
+
+
+def declared_permissions(route: APIRoute) -> list:
+    """The permission markers a route declares through require()/public()."""
+    return _permissions(route.dependant)
+
+
+def all_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every API and page route with its single declared permission."""
+    out = []
+    # The app factory keeps its routers: recent FastAPI no longer flattens included routes into app.routes.
+    for route in (rt for router in app.state.routers for rt in router.routes):
+        if not isinstance(route, APIRoute):
+            continue
+        perms = declared_permissions(route)
+        params = tuple(re.findall(r"{(\w+)}", route.path))
+        for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
+            out.append(RouteInfo(method, route.path, perms[0] if len(perms) == 1 else perms, params))
+    return out
+
+
+# Path parameters naming objects that belong to nobody's tenant (administered globally).
+GLOBAL_PARAMS = {"user_id"}
+
+
+def _other_tenant(world: World, db: Session) -> int:
+    return world.tenant_b.id
+
+
+def _other_users_token(world: World, db: Session) -> int:
+    token, _ = accounts.create_token(db, db.get(User, world.agent_b.id), "b's token")
+    return token.id
+
+
+# For every path parameter: how to make an object that tenant A's users must not see.
+# A route with a parameter missing here fails test_every_id_parameter_has_a_factory.
+OTHER_TENANT_OBJECT: dict[str, Callable[[World, Session], int | str]] = {
+    "tenant_id": _other_tenant,
+    "token_id": _other_users_token,
+}
+
+# Minimal valid bodies for routes that take one, so the 404 comes from the scope, not from validation.
+SAMPLE_BODIES: dict[tuple[str, str], dict] = {
+    ("PATCH", "/api/v1/users/{user_id}"): {"active": True},
+}
+
+
+def register_factory(param: str, factory: Callable[[World, Session], int | str]) -> None:
+    """Domains' test packages add their id parameters here."""
+    OTHER_TENANT_OBJECT[param] = factory

@@ -1,0 +1,1 @@
+"""Contact-center reports: staffing math, simulation and forecasting."""

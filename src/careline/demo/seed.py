@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -33,6 +34,15 @@ STAFF = [
     ),
     ("manager@lakeshore.demo", "Morgan Lee", "practice_manager", ["lakeshore"]),
 ]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """How big a world to build; None means the realistic default of each extension."""
+
+    seed: int = 7
+    providers: int | None = None
+    patients: int | None = None
 
 
 @dataclass
@@ -67,9 +77,16 @@ def _seed_core(db: Session, cheap_hash: bool) -> dict[str, int]:
 
 
 def seed_demo(
-    factory: sessionmaker[Session], *, seed: int = 7, if_empty: bool = False, cheap_hash: bool = False
+    factory: sessionmaker[Session],
+    *,
+    seed: int = 7,
+    if_empty: bool = False,
+    cheap_hash: bool = False,
+    providers: int | None = None,
+    patients: int | None = None,
 ) -> SeedResult:
     """Build the demo world in one transaction; with if_empty, skip when tenants exist."""
+    options = DemoOptions(seed=seed, providers=providers, patients=patients)
     logins = [(email, role) for email, _n, role, _t in STAFF]
     with transaction(factory) as db:
         if db.scalar(select(func.count()).select_from(Tenant)):
@@ -78,10 +95,10 @@ def seed_demo(
             raise ValueError("the database already has tenants; run `careline demo` on an empty database")
         counts = _seed_core(db, cheap_hash)
         for extend in EXTENSIONS:
-            counts.update(extend(db, seed))
+            counts.update(extend(db, options))
         record(db, Actor("demo"), "demo.seed", detail={"seed": seed, **counts})
     return SeedResult(created=True, counts=counts, logins=logins)
 
 
-# Later domains add their part of the world here (directory, patients, calendars, history).
-EXTENSIONS: list = []
+# Each domain adds its part of the world, in order: f(db, options) -> counts of what it made.
+EXTENSIONS: list[Callable[[Session, DemoOptions], dict[str, int]]] = []

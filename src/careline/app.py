@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -22,7 +24,7 @@ def _routers() -> list:
     from careline.accounts import pages as accounts_pages
     from careline.audit import api as audit_api
     from careline.tenants import api as tenants_api
-    from careline.web import home
+    from careline.web import home, live
 
     return [
         home.health,
@@ -32,7 +34,22 @@ def _routers() -> list:
         tenants_api.api,
         audit_api.api,
         audit_api.pages,
+        live.pages,
     ]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Each serving process also runs the job worker unless told not to; claims are safe across processes.
+    settings: Settings = app.state.settings
+    stop = None
+    if settings.run_worker and settings.environment != "test":
+        from careline.jobs.worker import start_thread
+
+        stop = start_thread(app.state.sessions, interval=settings.event_poll_seconds)
+    yield
+    if stop is not None:
+        stop.set()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check_production()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = FastAPI(title="CareLine", version=__version__, docs_url="/api/docs", openapi_url="/openapi.json")
+    app = FastAPI(
+        title="CareLine", version=__version__, docs_url="/api/docs", openapi_url="/openapi.json",
+        lifespan=_lifespan,
+    )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine

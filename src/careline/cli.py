@@ -87,6 +87,24 @@ def serve(
     )
 
 
+@app.command()
+@handles_errors
+def worker(
+    interval: Annotated[float, typer.Option(min=0.1, help="seconds between polls when idle")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="run the jobs due now, then exit")] = False,
+) -> None:
+    """Run background jobs (escalation timers, hold expiry, message delivery) from the database."""
+    from careline.jobs import worker as jobs_worker
+
+    factory = session_factory(settings())
+    if once:
+        jobs_worker.load_handlers()
+        typer.echo(f"ran {jobs_worker.run_due(factory)} job(s)")
+        return
+    typer.echo("worker running; Ctrl-C to stop")
+    jobs_worker.run_forever(factory, interval=interval)
+
+
 @db_app.command("upgrade")
 @handles_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     escalation_timeout_seconds: int = Field(default=60, ge=5)
     event_poll_seconds: float = Field(default=1.0, gt=0)
+    run_worker: bool = Field(default=True, description="run the job worker inside each serving process")
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Durable background work and live events, both kept in the database so every process shares them."""

@@ -1,0 +1,52 @@
+"""Live events: written with the change, read per channel and tenant, streamed to permitted listeners."""
+
+from __future__ import annotations
+
+import json
+
+from careline.db import transaction
+from careline.jobs import events
+from tests.factories import signed_in
+
+
+def _publish(sessions, channel: str, tenant_id: int | None, kind: str = "thing.happened"):
+    with transaction(sessions) as s:
+        return events.publish(s, channel, kind, {"n": 1}, tenant_id=tenant_id).id
+
+
+def test_listeners_see_only_their_channels_and_tenants(sessions, db, world) -> None:
+    a = _publish(sessions, "nurses", world.tenant_a.id)
+    _publish(sessions, "nurses", world.tenant_b.id)
+    _publish(sessions, "queue", world.tenant_a.id)
+    rows = events.read_since(db, 0, ["nurses"], frozenset({world.tenant_a.id}))
+    assert [e.id for e in rows] == [a]
+
+
+def test_a_rolled_back_change_publishes_nothing(sessions, db) -> None:
+    try:
+        with transaction(sessions) as s:
+            events.publish(s, "nurses", "escalation.raised")
+            raise RuntimeError("the change failed")
+    except RuntimeError:
+        pass
+    assert events.read_since(db, 0, ["nurses"], None) == []
+
+
+def test_the_stream_delivers_events_after_the_given_id(app, world, sessions) -> None:
+    first = _publish(sessions, "nurses", world.tenant_a.id, "escalation.raised")
+    second = _publish(sessions, "nurses", world.tenant_a.id, "escalation.accepted")
+    _publish(sessions, "nurses", world.tenant_b.id, "escalation.raised")
+    url = f"/events/stream?channels=nurses&after={first - 1}"
+    with signed_in(app, world.nurse_a) as client, client.stream("GET", url) as response:
+        assert response.status_code == 200
+        body = "".join(response.iter_text())
+    data = [json.loads(line[5:]) for line in body.splitlines() if line.startswith("data:")]
+    expected = [(first, "escalation.raised"), (second, "escalation.accepted")]
+    assert [(d["id"], d["kind"]) for d in data] == expected
+
+
+def test_an_agent_may_not_listen_to_the_nurse_channel(app, world) -> None:
+    with signed_in(app, world.agent_a) as client:
+        assert client.get("/events/stream?channels=nurses").status_code == 403
+        assert client.get("/events/stream?channels=bogus").status_code == 422
+        assert client.get(f"/events/stream?channels=user:{world.nurse_a.id}").status_code == 403

@@ -1,0 +1,1 @@
+"""Provider directory: locations, providers, insurance plans, departments and outside resources."""

@@ -5,6 +5,7 @@ from careline.audit import models as audit_models  # noqa: F401
 from careline.db import Base
 from careline.directory import models as directory_models  # noqa: F401
 from careline.jobs import models as jobs_models  # noqa: F401
+from careline.patients import models as patients_models  # noqa: F401
 from careline.tenants import models as tenants_models  # noqa: F401
 
 metadata = Base.metadata

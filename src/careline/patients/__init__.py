@@ -1,0 +1,1 @@
+"""Patient registry: demographics, phones, caller lookup (phone, fuzzy name and date of birth), duplicates."""

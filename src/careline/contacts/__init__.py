@@ -1,0 +1,1 @@
+"""Contact understanding: what a caller, texter or chatter wants."""

@@ -1,0 +1,1 @@
+"""Red-flag screening: a conservative, explainable rule engine over lay-language symptom text."""

@@ -65,16 +65,46 @@ def _other_users_token(world: World, db: Session) -> int:
     return token.id
 
 
+def _other_tenants_contact(world: World, db: Session) -> int:
+    from careline.contacts.models import Contact
+
+    contact = Contact(tenant_id=world.tenant_b.id)
+    db.add(contact)
+    db.flush()
+    return contact.id
+
+
+def _other_tenants_reason(world: World, db: Session) -> int:
+    from careline.contacts.intents import Intent
+    from careline.contacts.models import ContactReason
+
+    reason = ContactReason(tenant_id=world.tenant_b.id, contact_id=_other_tenants_contact(world, db),
+                           intent=Intent.BILLING)
+    db.add(reason)
+    db.flush()
+    return reason.id
+
+
 # For every path parameter: how to make an object that tenant A's users must not see.
 # A route with a parameter missing here fails test_every_id_parameter_has_a_factory.
 OTHER_TENANT_OBJECT: dict[str, Callable[[World, Session], int | str]] = {
     "tenant_id": _other_tenant,
     "token_id": _other_users_token,
+    "contact_id": _other_tenants_contact,
+    "reason_id": _other_tenants_reason,
 }
 
 # Minimal valid bodies for routes that take one, so the 404 comes from the scope, not from validation.
 SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/v1/users/{user_id}"): {"active": True},
+    ("POST", "/api/v1/contacts/{contact_id}/identify"): {"new_patient": True},
+    ("POST", "/api/v1/contacts/{contact_id}/screen"): {"text": "billing question"},
+    ("POST", "/api/v1/contacts/{contact_id}/reasons"): {"intent": "billing"},
+    ("POST", "/api/v1/contacts/{contact_id}/reasons/{reason_id}/outcome"): {"outcome": "information_given"},
+    ("POST", "/api/v1/contacts/{contact_id}/notes"): {"note": "hello"},
+    ("POST", "/api/v1/contacts/{contact_id}/transfer"): {"target": "billing"},
+    ("POST", "/api/v1/contacts/{contact_id}/disposition"): {"disposition": "routine", "reason": "x"},
+    ("POST", "/api/v1/contacts/{contact_id}/wrap-up"): {},
 }
 
 

@@ -105,6 +105,65 @@ def worker(
     jobs_worker.run_forever(factory, interval=interval)
 
 
+def _print_analysis(result: dict) -> None:
+    typer.echo(f"disposition: {result['disposition']}")
+    for flag in result["red_flags"]:
+        typer.echo(f'RED FLAG {flag["kind"]}: "{flag["evidence"]}" ({flag["rule"]})')
+    if result["symptoms"]:
+        typer.echo("symptoms: " + ", ".join(s["evidence"] for s in result["symptoms"]))
+    typer.echo("intents: " + (", ".join(result["intents"]) or "none"))
+    typer.echo(f"advice: {result['advice']}")
+
+
+def _analyze_jsonl(path: str) -> None:
+    from careline.contacts.analyze import analyze as run
+
+    source = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        for line_no, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["text"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                fail(f'{path}:{line_no}: expected a JSON object with a "text" field')
+            result = run(text, age_years=row.get("age"), sex=row.get("sex"), pregnant=row.get("pregnant"))
+            typer.echo(json.dumps({"id": row.get("id"), **result.to_dict()}))
+    finally:
+        if source is not sys.stdin:
+            source.close()
+
+
+@app.command()
+@handles_errors
+def analyze(
+    text: Annotated[str | None, typer.Argument(help="what the caller said")] = None,
+    age: Annotated[float | None, typer.Option(min=0, max=130, help="age in years (0.1 = ~5 weeks)")] = None,
+    sex: Annotated[str | None, typer.Option(help="f or m")] = None,
+    pregnant: Annotated[bool, typer.Option("--pregnant", help="the patient is pregnant")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+    jsonl: Annotated[
+        str | None, typer.Option("--jsonl", help="file of {id, text, age?, sex?} lines; - for stdin")
+    ] = None,
+) -> None:
+    """Screen a text for red flags and caller intents (no database needed)."""
+    from careline.contacts.analyze import analyze as run
+
+    if jsonl:
+        _analyze_jsonl(jsonl)
+        return
+    if not text or not text.strip():
+        fail("give the text to analyze, or --jsonl FILE")
+    if sex is not None and sex.lower() not in ("f", "m", "female", "male"):
+        fail("--sex must be f or m")
+    result = run(text, age_years=age, sex=sex, pregnant=pregnant or None).to_dict()
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        _print_analysis(result)
+
+
 @db_app.command("upgrade")
 @handles_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:

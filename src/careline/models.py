@@ -2,6 +2,7 @@
 
 from careline.accounts import models as accounts_models  # noqa: F401
 from careline.audit import models as audit_models  # noqa: F401
+from careline.contacts import models as contacts_models  # noqa: F401
 from careline.db import Base
 from careline.directory import models as directory_models  # noqa: F401
 from careline.jobs import models as jobs_models  # noqa: F401

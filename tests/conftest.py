@@ -95,8 +95,8 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def inspector_engine(database_url: str) -> Iterator[Engine]:
-    """Deferred (non-locking) SQLite transactions, so a test's open read never blocks the app's writes."""
-    eng = make_engine(database_url, immediate=False)
+    """Autocommit reads: a test's open read never blocks the app's writes nor sees a stale snapshot."""
+    eng = make_engine(database_url, immediate=None).execution_options(isolation_level="AUTOCOMMIT")
     yield eng
     eng.dispose()
 

@@ -16,6 +16,13 @@ from tests.factories import World
 
 
 @dataclass(frozen=True)
+class FormBody:
+    """A sample body sent as an HTML form instead of JSON (page routes)."""
+
+    fields: dict
+
+
+@dataclass(frozen=True)
 class RouteInfo:
     method: str
     path: str
@@ -95,7 +102,7 @@ OTHER_TENANT_OBJECT: dict[str, Callable[[World, Session], int | str]] = {
 }
 
 # Minimal valid bodies for routes that take one, so the 404 comes from the scope, not from validation.
-SAMPLE_BODIES: dict[tuple[str, str], dict] = {
+SAMPLE_BODIES: dict[tuple[str, str], dict | FormBody] = {
     ("PATCH", "/api/v1/users/{user_id}"): {"active": True},
     ("POST", "/api/v1/contacts/{contact_id}/identify"): {"new_patient": True},
     ("POST", "/api/v1/contacts/{contact_id}/screen"): {"text": "billing question"},
@@ -105,6 +112,15 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/contacts/{contact_id}/transfer"): {"target": "billing"},
     ("POST", "/api/v1/contacts/{contact_id}/disposition"): {"disposition": "routine", "reason": "x"},
     ("POST", "/api/v1/contacts/{contact_id}/wrap-up"): {},
+    ("POST", "/console/contacts/{contact_id}/preview"): FormBody({"text": "hello"}),
+    ("POST", "/console/contacts/{contact_id}/notes"): FormBody({"text": "billing question"}),
+    ("POST", "/console/contacts/{contact_id}/reasons"): FormBody({"intent": "billing"}),
+    ("POST", "/console/contacts/{contact_id}/reasons/{reason_id}/outcome"): FormBody(
+        {"outcome": "transferred"}
+    ),
+    ("POST", "/console/contacts/{contact_id}/lookup"): FormBody({"name": "Smith"}),
+    ("POST", "/console/contacts/{contact_id}/identify"): FormBody({"new_patient": "true"}),
+    ("POST", "/console/contacts/{contact_id}/wrap-up"): FormBody({}),
 }
 
 

@@ -23,6 +23,7 @@ def _routers() -> list:
     from careline.accounts import api as accounts_api
     from careline.accounts import pages as accounts_pages
     from careline.audit import api as audit_api
+    from careline.console import pages as console_pages
     from careline.contacts import api as contacts_api
     from careline.tenants import api as tenants_api
     from careline.web import home, live
@@ -37,6 +38,7 @@ def _routers() -> list:
         audit_api.pages,
         live.pages,
         contacts_api.api,
+        console_pages.pages,
     ]
 
 

@@ -147,18 +147,22 @@ def _sqlite_begin_deferred(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 10, immediate: bool = True) -> Engine:
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, immediate: bool | None = True
+) -> Engine:
     """An engine for SQLite (file, WAL, one writer at a time) or PostgreSQL (psycopg 3).
 
-    `immediate=False` gives plain deferred SQLite transactions: only for read-mostly tooling
-    (tests inspecting results) that must not hold the write lock while the app works.
+    `immediate=False` gives plain deferred SQLite transactions and `None` none at all (each statement
+    commits by itself): only for tooling, such as tests inspecting results, that must neither hold the
+    write lock nor keep reading an old snapshot while the app works.
     """
     if url.startswith("sqlite"):
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate if immediate else _sqlite_begin_deferred)
+        if immediate is not None:
+            event.listen(engine, "begin", _sqlite_begin_immediate if immediate else _sqlite_begin_deferred)
         return engine
     return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 

@@ -9,7 +9,7 @@ from careline.accounts.models import Role
 from careline.accounts.permissions import ROLE_PERMISSIONS, Permission
 from careline.db import transaction
 from tests.factories import signed_in
-from tests.routes import GLOBAL_PARAMS, OTHER_TENANT_OBJECT, SAMPLE_BODIES, all_routes
+from tests.routes import GLOBAL_PARAMS, OTHER_TENANT_OBJECT, SAMPLE_BODIES, FormBody, all_routes
 
 # Routes anyone may call, by design. Anything else must require a permission.
 PUBLIC_ROUTES = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login")}
@@ -82,8 +82,12 @@ def test_every_route_with_an_id_answers_404_for_another_tenants_object(app, worl
         with transaction(sessions) as db:
             values = {p: OTHER_TENANT_OBJECT[p](world, db) for p in r.params}
         path = r.path.format(**values)
+        body = SAMPLE_BODIES.get((r.method, r.path), {})
         with signed_in(app, user) as client:
-            response = client.request(r.method, path, json=SAMPLE_BODIES.get((r.method, r.path), {}))
+            if isinstance(body, FormBody):
+                response = client.request(r.method, path, data=body.fields)
+            else:
+                response = client.request(r.method, path, json=body)
         assert response.status_code == 404, (
             f"{user.role} {r.method} {path} -> {response.status_code} {response.text[:200]}"
         )

@@ -346,6 +346,19 @@ def list_open(session: Session, *, agent_user_id: int | None = None, limit: int 
     return list(session.scalars(stmt))
 
 
+def add_caller_line(session: Session, contact: Contact, by: By, text: str) -> None:
+    """Record what the caller said (a transcript line or a chat message) on the timeline."""
+    _event(session, contact, "caller.said", by, text=text[:2000])
+
+
+def caller_lines(session: Session, contact: Contact) -> list[str]:
+    """What the caller said, in order."""
+    stmt = select(ContactEvent.detail).where(
+        ContactEvent.contact_id == contact.id, ContactEvent.kind == "caller.said"
+    )
+    return [d.get("text", "") for d in session.scalars(stmt.order_by(ContactEvent.id))]
+
+
 def timeline(session: Session, contact: Contact) -> list[ContactEvent]:
     """The contact's events in order."""
     stmt = select(ContactEvent).where(ContactEvent.contact_id == contact.id).order_by(ContactEvent.id)

@@ -6,3 +6,14 @@ document.addEventListener("htmx:responseError", function (evt) {
     flash.innerHTML = '<div class="alert error" role="alert">The request failed (' + evt.detail.xhr.status + "). Please try again.</div>";
   }
 });
+// Running clocks: any element with data-since shows minutes:seconds elapsed since that instant.
+function carelineTickClocks() {
+  document.querySelectorAll("[data-since]").forEach(function (el) {
+    var secs = Math.max(0, Math.floor((Date.now() - Date.parse(el.dataset.since)) / 1000));
+    el.textContent = Math.floor(secs / 60) + ":" + String(secs % 60).padStart(2, "0");
+    if (el.dataset.warnAfter && secs >= Number(el.dataset.warnAfter)) { el.classList.add("overdue"); }
+  });
+}
+setInterval(carelineTickClocks, 1000);
+document.addEventListener("DOMContentLoaded", carelineTickClocks);
+document.addEventListener("htmx:afterSwap", carelineTickClocks);

@@ -112,10 +112,15 @@ class PatientPhone(TenantScoped, Base):
     """One of a patient's numbers, in E.164; the caller's number finds the patient through this table."""
 
     __tablename__ = "patient_phones"
-    __table_args__ = (UniqueConstraint("patient_id", "e164", name="uq_patient_phones_patient_id_e164"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "e164", name="uq_patient_phones_patient_id_e164"),
+        # With tenant_id too: loading phones adds the scope's tenant_id IN (...), and without table
+        # statistics SQLite would otherwise pick the tenant_id index and scan a tenant's every phone.
+        Index("ix_patient_phones_patient_id_tenant_id", "patient_id", "tenant_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     e164: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[PhoneKind] = mapped_column(str_enum(PhoneKind), default=PhoneKind.MOBILE)
     is_primary: Mapped[bool] = mapped_column(default=False)

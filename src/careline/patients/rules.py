@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -28,6 +28,7 @@ _SPECIAL_LETTERS = str.maketrans(
 _NOT_LETTER = re.compile(r"[^a-z]+")
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str | None) -> str:
     """Lower-case ASCII words: 'José  O'Brien-Łukasz' -> "jose obrien lukasz"."""
     if not text:
@@ -38,6 +39,7 @@ def fold(text: str | None) -> str:
     return " ".join(_NOT_LETTER.sub(" ", plain).split())
 
 
+@lru_cache(maxsize=65536)
 def name_key(text: str | None) -> str:
     """Letters only, folded: names are compared and prefix-searched so ('De la Cruz' -> 'delacruz')."""
     return fold(text).replace(" ", "")
@@ -58,6 +60,7 @@ _SOUNDEX = {
 }
 
 
+@lru_cache(maxsize=65536)
 def phonetic(text: str | None) -> str:
     """A sound-alike key: Soundex after a few English spelling rules (Smyth = Smith, Catherine = Katherine).
 
@@ -94,6 +97,7 @@ def _nickname_groups() -> dict[str, frozenset[int]]:
     return {name: frozenset(ids) for name, ids in groups.items()}
 
 
+@lru_cache(maxsize=65536)
 def are_nicknames(a: str, b: str) -> bool:
     """True when two given names are known variants of each other (Bill and William, Peggy and Margaret)."""
     ka, kb = name_key(a), name_key(b)

@@ -10,11 +10,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
@@ -334,14 +331,11 @@ def set_mrn_counter(session: Session, tenant_id: int, last_value: int, prefix: s
 # --- directory references -------------------------------------------------------------------------
 
 
-@cache
 def primary_care_taxonomies() -> frozenset[str]:
-    """NUCC codes the directory groups as primary care (its specialties.yaml), for PCP choices."""
-    import careline.directory
+    """NUCC codes the directory groups as primary care: the specialties a PCP may have."""
+    from careline.directory import reference
 
-    path = Path(careline.directory.__file__).resolve().parent / "specialties.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return frozenset(s["code"] for s in data.get("specialties", []) if s.get("group") == "primary_care")
+    return frozenset(code for code, s in reference.specialties().items() if s.group == "primary_care")
 
 
 def primary_care_providers(session: Session, tenant_ids: Iterable[int] | None = None) -> list[Any]:
@@ -630,30 +624,30 @@ def _prefix_range(column: Any, key: str) -> Any:
     return and_(column >= key, column < key[:-1] + chr(ord(key[-1]) + 1))
 
 
-def _name_only_rows(
-    session: Session, parsed: rules.ParsedName, tenant_ids: Iterable[int] | None
-) -> list[Any]:
+def _name_only_rows(session: Session, parsed: rules.ParsedName, tenant_ids: Iterable[int] | None) -> list:
     words = [*parsed.families, *([parsed.given] if parsed.given else [])]
-    keys = {rules.name_key(w) for w in words if len(rules.name_key(w)) >= 2}
-    sounds = {rules.phonetic(w) for w in words if rules.name_key(w)}
-    if not keys and not sounds:
-        return []
-    match = or_(
-        *(_prefix_range(Patient.last_name_key, k) for k in sorted(keys)),
-        Patient.last_name_sound.in_(sorted(sounds)),
-    )
-    stmt = select(*_NAME_COLUMNS).where(match, Patient.active.is_(True))
-    if parsed.given:
-        # With a given name, keep rows whose first (or preferred) name could be it or its nickname.
-        initials = _given_initials([parsed.given, *parsed.families])
-        stmt = stmt.where(
-            or_(
-                func.lower(func.substr(Patient.first_name, 1, 1)).in_(initials),
-                func.lower(func.substr(Patient.preferred_name, 1, 1)).in_(initials),
+    keys = sorted({rules.name_key(w) for w in words if len(rules.name_key(w)) >= 2})
+    sounds = sorted({rules.phonetic(w) for w in words if rules.name_key(w)})
+    # One indexed query per last-name prefix and per sound, merged here: an OR of them in one
+    # statement makes SQLite scan the tenant's every row.
+    matches = [_prefix_range(Patient.last_name_key, k) for k in keys]
+    matches += [Patient.last_name_sound == sound for sound in sounds]
+    initials = _given_initials([parsed.given, *parsed.families]) if parsed.given else None
+    rows: dict[int, Any] = {}
+    for match in matches:
+        stmt = select(*_NAME_COLUMNS).where(match, Patient.active.is_(True))
+        if initials:
+            # With a given name, keep rows whose first (or preferred) name could be it or a nickname.
+            stmt = stmt.where(
+                or_(
+                    func.lower(func.substr(Patient.first_name, 1, 1)).in_(initials),
+                    func.lower(func.substr(Patient.preferred_name, 1, 1)).in_(initials),
+                )
             )
-        )
-    stmt = stmt.order_by(Patient.last_name_key, Patient.id).limit(NAME_ONLY_ROWS)
-    return list(session.execute(_tenant_filter(stmt, tenant_ids)).all())
+        stmt = stmt.order_by(Patient.last_name_key, Patient.id).limit(NAME_ONLY_ROWS)
+        for row in session.execute(_tenant_filter(stmt, tenant_ids)):
+            rows.setdefault(row.id, row)
+    return list(rows.values())
 
 
 def _given_initials(words: Iterable[str]) -> list[str]:

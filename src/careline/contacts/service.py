@@ -23,6 +23,7 @@ from careline.contacts.models import (
 from careline.db import get_scoped
 from careline.errors import Conflict, NotFound, ValidationFailed
 from careline.jobs import events
+from careline.jobs.service import enqueue
 from careline.kit.clock import utcnow
 from careline.kit.phones import normalize_phone
 from careline.patients.models import Patient, PatientPhone
@@ -326,6 +327,8 @@ def wrap_up(
     contact.ended_at = now
     contact.status = ContactStatus.ENDED
     _event(session, contact, "contact.ended", by, survey_consent=survey_consent)
+    if survey_consent:  # careline.surveys.jobs makes the survey and queues its link (SMS or email)
+        enqueue(session, "survey.send", {"contact_id": contact.id}, tenant_id=contact.tenant_id)
     session.flush()
     return contact
 

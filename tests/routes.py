@@ -127,3 +127,12 @@ SAMPLE_BODIES: dict[tuple[str, str], dict | FormBody] = {
 def register_factory(param: str, factory: Callable[[World, Session], int | str]) -> None:
     """Domains' test packages add their id parameters here."""
     OTHER_TENANT_OBJECT[param] = factory
+
+# Surveys and reports (tests/surveys/factories.py). A survey link's {token} is the caller's key, not a
+# tenant object (tests/surveys/test_links.py checks signature, expiry and single use); a report's
+# {table} names a kind of table, not an object.
+from tests.surveys import factories as _surveys  # noqa: E402
+
+GLOBAL_PARAMS.update({"token", "table"})
+OTHER_TENANT_OBJECT.update(_surveys.OTHER_TENANT_OBJECT)
+SAMPLE_BODIES.update(_surveys.SAMPLE_BODIES)

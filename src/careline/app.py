@@ -25,6 +25,8 @@ def _routers() -> list:
     from careline.audit import api as audit_api
     from careline.console import pages as console_pages
     from careline.contacts import api as contacts_api
+    from careline.surveys import api as surveys_api
+    from careline.surveys import pages as surveys_pages
     from careline.tenants import api as tenants_api
     from careline.web import home, live
 
@@ -39,6 +41,8 @@ def _routers() -> list:
         live.pages,
         contacts_api.api,
         console_pages.pages,
+        surveys_api.api,
+        surveys_pages.pages,
     ]
 
 

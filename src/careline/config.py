@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     escalation_timeout_seconds: int = Field(default=60, ge=5)
     event_poll_seconds: float = Field(default=1.0, gt=0)
     run_worker: bool = Field(default=True, description="run the job worker inside each serving process")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="the address callers reach, for links in SMS and email"
+    )
+    survey_link_days: int = Field(default=7, ge=1, le=90, description="days a survey link stays valid")
 
     @field_validator("database_url")
     @classmethod

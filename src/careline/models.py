@@ -7,6 +7,8 @@ from careline.db import Base
 from careline.directory import models as directory_models  # noqa: F401
 from careline.jobs import models as jobs_models  # noqa: F401
 from careline.patients import models as patients_models  # noqa: F401
+from careline.reports import models as reports_models  # noqa: F401
+from careline.surveys import models as surveys_models  # noqa: F401
 from careline.tenants import models as tenants_models  # noqa: F401
 
 metadata = Base.metadata

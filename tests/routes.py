@@ -72,6 +72,22 @@ def _other_users_token(world: World, db: Session) -> int:
     return token.id
 
 
+def _other_tenants_patient(world: World, db: Session) -> int:
+    from careline.audit.service import Actor
+    from careline.patients.service import create_patient
+
+    patient = create_patient(
+        db,
+        tenant_id=world.tenant_b.id,
+        actor=Actor("test"),
+        first_name="Bea",
+        last_name="Other",
+        dob="1970-01-01",
+        confirm_new=True,
+    )
+    return patient.id
+
+
 def _other_tenants_contact(world: World, db: Session) -> int:
     from careline.contacts.models import Contact
 
@@ -97,6 +113,7 @@ def _other_tenants_reason(world: World, db: Session) -> int:
 OTHER_TENANT_OBJECT: dict[str, Callable[[World, Session], int | str]] = {
     "tenant_id": _other_tenant,
     "token_id": _other_users_token,
+    "patient_id": _other_tenants_patient,
     "contact_id": _other_tenants_contact,
     "reason_id": _other_tenants_reason,
 }
@@ -104,6 +121,7 @@ OTHER_TENANT_OBJECT: dict[str, Callable[[World, Session], int | str]] = {
 # Minimal valid bodies for routes that take one, so the 404 comes from the scope, not from validation.
 SAMPLE_BODIES: dict[tuple[str, str], dict | FormBody] = {
     ("PATCH", "/api/v1/users/{user_id}"): {"active": True},
+    ("PATCH", "/api/v1/patients/{patient_id}"): {"preferred_name": "Bee"},
     ("POST", "/api/v1/contacts/{contact_id}/identify"): {"new_patient": True},
     ("POST", "/api/v1/contacts/{contact_id}/screen"): {"text": "billing question"},
     ("POST", "/api/v1/contacts/{contact_id}/reasons"): {"intent": "billing"},

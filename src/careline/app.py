@@ -25,6 +25,7 @@ def _routers() -> list:
     from careline.audit import api as audit_api
     from careline.console import pages as console_pages
     from careline.contacts import api as contacts_api
+    from careline.patients import api as patients_api
     from careline.surveys import api as surveys_api
     from careline.surveys import pages as surveys_pages
     from careline.tenants import api as tenants_api
@@ -39,6 +40,7 @@ def _routers() -> list:
         audit_api.api,
         audit_api.pages,
         live.pages,
+        patients_api.api,
         contacts_api.api,
         console_pages.pages,
         surveys_api.api,

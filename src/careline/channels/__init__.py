@@ -1,0 +1,1 @@
+"""Outgoing messages (SMS, email): domains queue them in an outbox; a later channel sends them."""

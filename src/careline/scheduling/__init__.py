@@ -1,0 +1,1 @@
+"""Scheduling: provider calendars, open-time search, and booking that never double-books."""

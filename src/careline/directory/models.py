@@ -118,7 +118,9 @@ class Provider(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     specialties: Mapped[list[ProviderSpecialty]] = relationship(
-        lazy="raise", cascade="all, delete-orphan", order_by="ProviderSpecialty.id"
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by=lambda: (ProviderSpecialty.is_primary.desc(), ProviderSpecialty.id),
     )
     languages: Mapped[list[ProviderLanguage]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="ProviderLanguage.id"

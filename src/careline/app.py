@@ -25,6 +25,8 @@ def _routers() -> list:
     from careline.audit import api as audit_api
     from careline.console import pages as console_pages
     from careline.contacts import api as contacts_api
+    from careline.directory import api as directory_api
+    from careline.directory import pages as directory_pages
     from careline.patients import api as patients_api
     from careline.surveys import api as surveys_api
     from careline.surveys import pages as surveys_pages
@@ -40,6 +42,8 @@ def _routers() -> list:
         audit_api.api,
         audit_api.pages,
         live.pages,
+        directory_api.api,
+        directory_pages.pages,
         patients_api.api,
         contacts_api.api,
         console_pages.pages,

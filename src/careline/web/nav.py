@@ -17,6 +17,7 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Home", "/", Permission.SIGNED_IN),
+    NavItem("Directory", "/directory", Permission.DIRECTORY_READ),
     NavItem("Agent console", "/console", Permission.CONTACT_HANDLE),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Audit log", "/admin/audit", Permission.AUDIT_READ),

@@ -191,12 +191,21 @@ def demo(
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="do nothing when tenants already exist")
     ] = False,
+    providers: Annotated[
+        int | None, typer.Option(help="providers to make (default ~300; 100000 for a benchmark world)")
+    ] = None,
 ) -> None:
     """Seed the demo world: tenants and one login per role."""
     from careline.demo.seed import seed_demo
 
     s = settings()
-    result = seed_demo(session_factory(s), seed=seed, if_empty=if_empty, cheap_hash=s.password_hash_cheap)
+    result = seed_demo(
+        session_factory(s),
+        seed=seed,
+        if_empty=if_empty,
+        cheap_hash=s.password_hash_cheap,
+        providers=providers,
+    )
     typer.echo(result.summary())
 
 

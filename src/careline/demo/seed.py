@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from careline.accounts import service as accounts
 from careline.audit.service import Actor, record
 from careline.db import transaction
+from careline.demo.directory import seed_directory
 from careline.tenants.models import Tenant
 from careline.tenants.service import create_tenant
 
@@ -101,4 +102,6 @@ def seed_demo(
 
 
 # Each domain adds its part of the world, in order: f(db, options) -> counts of what it made.
-EXTENSIONS: list[Callable[[Session, DemoOptions], dict[str, int]]] = []
+EXTENSIONS: list[Callable[[Session, DemoOptions], dict[str, int]]] = [
+    seed_directory,  # first: later domains name its providers, plans and locations
+]

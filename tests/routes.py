@@ -154,3 +154,10 @@ from tests.surveys import factories as _surveys  # noqa: E402
 GLOBAL_PARAMS.update({"token", "table"})
 OTHER_TENANT_OBJECT.update(_surveys.OTHER_TENANT_OBJECT)
 SAMPLE_BODIES.update(_surveys.SAMPLE_BODIES)
+
+
+# The directory's ids (made in tenant B by tests/directory/factories.py).
+from tests.directory import factories as _directory  # noqa: E402
+
+OTHER_TENANT_OBJECT.update(_directory.OTHER_TENANT_OBJECT)
+SAMPLE_BODIES.update(_directory.SAMPLE_BODIES)

@@ -24,8 +24,14 @@ def _seed(sessions, world) -> dict[str, int]:
         )  # fmt: skip
         make.provider(db, world.tenant_b.id, first_name="Zed", last_name="Other")
         dept = make.department(db, world.tenant_a.id, name="Patient Billing")
-        make.resource(db, world.tenant_a.id, name="Food pantry line")
-        return {"location": loc.id, "plan": plan.id, "provider": p.id, "department": dept.id}
+        res = make.resource(db, world.tenant_a.id, name="Food pantry line")
+        return {
+            "location": loc.id,
+            "plan": plan.id,
+            "provider": p.id,
+            "department": dept.id,
+            "resource": res.id,
+        }
 
 
 def test_an_agent_searches_and_reads_without_edit_forms(clock, client, sessions, world) -> None:
@@ -185,3 +191,21 @@ def test_the_import_page_shows_bad_rows_by_line(admin, world) -> None:
     assert page.status_code == 200
     assert "1 created" in page.text
     assert re.search(r"<td class=\"num\">3</td><td>zip</td>", page.text)
+
+
+def test_every_list_and_form_page_renders(clock, admin, sessions, world) -> None:
+    ids = _seed(sessions, world)
+    listing = admin.get("/directory/locations", params={"q": "lincoln"})
+    assert listing.status_code == 200
+    assert "Lincoln Park Clinic" in listing.text and "Open now until 5 PM" in listing.text
+    assert admin.get("/directory/locations", params={"inactive": "1", "page_no": "2"}).status_code == 200
+    new_provider = admin.get("/directory/providers/new", params={"tenant_id": world.tenant_a.id})
+    assert new_provider.status_code == 200 and "Acme PPO" in new_provider.text
+    assert '<label for="f-npi">' in new_provider.text  # every input has its label
+    assert admin.get("/directory/locations/new").status_code == 200
+    assert "Export" in admin.get("/directory/import").text
+    resource = admin.get(f"/directory/resources/{ids['resource']}")
+    assert "Food pantry line" in resource.text and 'action="/directory/resources/' in resource.text
+    routing = admin.get("/directory/routing", params={"tenant_id": world.tenant_a.id})
+    assert "Add a department or service" in routing.text
+    assert admin.get(f"/directory/departments/{ids['department']}").status_code == 200

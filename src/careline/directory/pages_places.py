@@ -73,7 +73,7 @@ def location_list(
         "page_no": number,
         "pages": max(1, -(-total // 50)),
         "filters": {"tenant_id": tenant_id or "", "q": q or "", "inactive": bool(inactive)},
-        "status": {loc.id: service.next_open_text(loc) for loc in rows},
+        "states": {loc.id: service.next_open_text(loc) for loc in rows},
         "open_now": {loc.id: service.location_is_open(loc) for loc in rows},
     }
     return page(request, ctx, "directory/locations.html", section="locations", **context)

@@ -161,3 +161,9 @@ from tests.directory import factories as _directory  # noqa: E402
 
 OTHER_TENANT_OBJECT.update(_directory.OTHER_TENANT_OBJECT)
 SAMPLE_BODIES.update(_directory.SAMPLE_BODIES)
+
+# Scheduling (tests/scheduling/factories.py).
+from tests.scheduling import factories as _scheduling  # noqa: E402
+
+OTHER_TENANT_OBJECT.update(_scheduling.OTHER_TENANT_OBJECT)
+SAMPLE_BODIES.update(_scheduling.SAMPLE_BODIES)

@@ -28,6 +28,8 @@ def _routers() -> list:
     from careline.directory import api as directory_api
     from careline.directory import pages as directory_pages
     from careline.patients import api as patients_api
+    from careline.scheduling import api as scheduling_api
+    from careline.scheduling import pages as scheduling_pages
     from careline.surveys import api as surveys_api
     from careline.surveys import pages as surveys_pages
     from careline.tenants import api as tenants_api
@@ -49,6 +51,8 @@ def _routers() -> list:
         console_pages.pages,
         surveys_api.api,
         surveys_pages.pages,
+        scheduling_api.api,
+        scheduling_pages.pages,
     ]
 
 

@@ -1,0 +1,864 @@
+"""Booking, holds, rescheduling, cancelling: every change that takes or frees a provider's time.
+
+The database decides conflicts. Each write that takes time runs in a SAVEPOINT: release expired
+holds that overlap (so a late expiry job never blocks a booking), check for an overlap (the
+SQLite guarantee inside its BEGIN IMMEDIATE transaction, and a fast clear answer everywhere),
+insert. On PostgreSQL the exclusion constraints reject whatever a concurrent transaction slipped
+in between; on SQLite the triggers do the same for any writer. Any of these becomes a 409
+`Conflict` carrying the nearest open alternatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from careline.audit.service import Actor, record
+from careline.db import get_scoped, scope_of
+from careline.directory.models import Location, Provider
+from careline.errors import Conflict, NotFound, ValidationFailed
+from careline.jobs import events
+from careline.jobs import service as jobs
+from careline.kit.clock import utcnow
+from careline.patients.models import Patient
+from careline.scheduling import common as c
+from careline.scheduling import rules
+from careline.scheduling.availability import Preferences, SlotView, search_slots
+from careline.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentHistory,
+    AppointmentStatus,
+    AppointmentType,
+    CancelReason,
+)
+
+HOLD_MINUTES = 5
+MAX_HOLD_MINUTES = 24 * 60  # waitlist offers hold longer than an agent's 5 minutes
+ALTERNATIVES = 5
+HOLD_JOB = "scheduling.expire_hold"
+WAITLIST_JOB = "scheduling.waitlist_match"
+EVENT_CHANNEL = "scheduling"
+S = AppointmentStatus
+
+
+class BookingRefused(ValidationFailed):
+    """The booking breaks one or more rules; `violations` lists each with its code and message."""
+
+    def __init__(self, violations: list[rules.Violation]) -> None:
+        first = violations[0]
+        message = "; ".join(v.message for v in violations)
+        super().__init__(
+            message,
+            field=first.field,
+            extra={
+                "violations": [{"code": v.code, "message": v.message, "field": v.field} for v in violations]
+            },
+        )
+        self.violations = violations
+
+
+class _Clash(Exception):
+    def __init__(self, who: str) -> None:
+        super().__init__(who)
+        self.who = who  # "provider" or "patient"
+
+
+@dataclass
+class Booking:
+    """The rows one booking needs, loaded and checked."""
+
+    provider: Provider
+    location: Location
+    kind: AppointmentType
+    patient: Patient
+    start: datetime
+    end: datetime
+
+
+# --- loading and checks -----------------------------------------------------------------------------
+
+
+def load_patient(session: Session, patient_id: Any) -> Patient:
+    return get_scoped(session, Patient, int(patient_id), what="patient")
+
+
+def established_provider_ids(session: Session, patient: Patient, now: datetime) -> set[int]:
+    """Providers who have seen the patient within the last three years (or are their PCP)."""
+    since = now - timedelta(days=365 * rules.ESTABLISHED_YEARS)
+    stmt = (
+        select(Appointment.provider_id)
+        .where(
+            Appointment.patient_id == patient.id,
+            Appointment.status.in_([S.BOOKED, S.ARRIVED, S.FULFILLED]),
+            Appointment.start_at < now,
+            Appointment.start_at >= since,
+        )
+        .distinct()
+    )
+    seen = set(session.scalars(stmt))
+    if patient.pcp_provider_id is not None:
+        seen.add(patient.pcp_provider_id)
+    return seen
+
+
+def lock_appointment(session: Session, appointment_id: Any) -> Appointment:
+    """Load an appointment for change: a row lock on PostgreSQL (SQLite's transaction already is one)."""
+    pg = session.get_bind().dialect.name == "postgresql"
+    appt = session.get(Appointment, int(appointment_id), with_for_update=pg or None, populate_existing=True)
+    if appt is None or not scope_of(session).allows(appt.tenant_id):
+        raise NotFound(f"appointment {appointment_id} not found")
+    return appt
+
+
+def prepare(
+    session: Session,
+    *,
+    provider_id: Any,
+    location_id: Any,
+    type_id: Any,
+    patient_id: Any,
+    start_at: Any,
+    has_referral: bool,
+    now: datetime,
+    check_patient: bool = True,
+) -> Booking:
+    """Load the rows and apply every booking rule; BookingRefused (422) lists what is wrong."""
+    provider = c.load_provider(session, provider_id)
+    location = c.load_location(session, location_id)
+    kind = c.load_type(session, type_id)
+    patient = load_patient(session, patient_id)
+    c.same_tenant(provider.tenant_id, location, kind, patient)
+    start = c.instant(start_at, "start_at")
+    if start.second or start.microsecond:
+        raise ValidationFailed("appointments start on a whole minute", field="start_at")
+    booking = Booking(
+        provider, location, kind, patient, start, start + timedelta(minutes=kind.duration_minutes)
+    )
+    facts = c.type_facts(kind)
+    codes = c.provider_codes(session, [provider.id]).get(provider.id, frozenset())
+    pfacts = c.provider_facts(provider, codes)
+    problems: list[rules.Violation] = []
+    offer = rules.offer_problem(facts, pfacts)
+    if offer is not None:
+        problems.append(offer)
+    timing = rules.timing_problem(facts, start, now, location.timezone)
+    if timing is not None:
+        problems.append(timing)
+    if check_patient:
+        local_day = start.astimezone(rules.get_zone(location.timezone)).date()
+        patient_facts = rules.PatientFacts(
+            age=rules.age_on(patient.dob, local_day),
+            is_new=provider.id not in established_provider_ids(session, patient, now),
+            has_referral=has_referral,
+        )
+        problems += rules.patient_problems(facts, pfacts, patient_facts)
+    if problems:
+        raise BookingRefused(problems)
+    _check_open(session, booking, now)
+    return booking
+
+
+def _check_open(session: Session, b: Booking, now: datetime) -> None:
+    """The time must be an open start in the provider's calendar there (ignoring other bookings)."""
+    tz = b.location.timezone
+    local = b.start.astimezone(rules.get_zone(tz))
+    slots = search_slots(
+        session,
+        b.kind,
+        [b.provider],
+        local.date(),
+        local.date(),
+        now,
+        limit=10_000,
+        location_ids=[b.location.id],
+        include_appointments=False,
+    )
+    if any(s.start_at == b.start for s in slots):
+        return
+    who = rules.provider_label(b.provider.first_name, b.provider.last_name, b.provider.credentials)
+    when = local.strftime("%a %b %-d %-I:%M %p")
+    raise BookingRefused(
+        [
+            rules.Violation(
+                "not_open",
+                f"{who} has no open {b.kind.name} time at {b.location.name} on {when}"
+                + (f"; open starts that day: {_starts_text(slots, tz)}" if slots else "; none that day"),
+                "start_at",
+            )
+        ]
+    )
+
+
+def _starts_text(slots: list[SlotView], tz: str, most: int = 6) -> str:
+    zone = rules.get_zone(tz)
+    shown = [s.start_at.astimezone(zone).strftime("%-I:%M %p") for s in slots[:most]]
+    return ", ".join(shown) + (" ..." if len(slots) > most else "")
+
+
+# --- taking time ------------------------------------------------------------------------------------
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _release_expired_holds(session: Session, appt: Appointment, now: datetime) -> None:
+    """Expired holds overlapping this provider's or patient's time lose it now, not when the job runs."""
+    stmt = (
+        select(Appointment)
+        .where(
+            Appointment.status == S.PENDING,
+            Appointment.hold_expires_at <= now,
+            Appointment.start_at < appt.end_at,
+            Appointment.start_at > appt.start_at - timedelta(days=1),
+            Appointment.end_at > appt.start_at,
+            or_(Appointment.provider_id == appt.provider_id, Appointment.patient_id == appt.patient_id),
+        )
+        .order_by(Appointment.id)  # one lock order for every transaction: no deadlocks between them
+    )
+    if _is_pg(session):
+        stmt = stmt.with_for_update()
+    for hold in session.scalars(stmt.execution_options(populate_existing=True)):
+        expire_hold_row(session, hold, now)
+
+
+def _overlap(session: Session, appt: Appointment, ignore: Iterable[int]) -> str | None:
+    stmt = select(Appointment.provider_id, Appointment.patient_id).where(
+        Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.start_at < appt.end_at,
+        Appointment.start_at > appt.start_at - timedelta(days=1),
+        Appointment.end_at > appt.start_at,
+        or_(Appointment.provider_id == appt.provider_id, Appointment.patient_id == appt.patient_id),
+    )
+    ignored = [i for i in ignore if i is not None]
+    if ignored:
+        stmt = stmt.where(Appointment.id.not_in(ignored))
+    rows = session.execute(stmt).all()
+    if any(pid == appt.provider_id for pid, _ in rows):
+        return "provider"
+    if rows:
+        return "patient"
+    return None
+
+
+def _clash_of(exc: Exception) -> str | None:
+    text = str(getattr(exc, "orig", exc))
+    if "patient_overlap" in text or "overlaps (patient)" in text:
+        return "patient"
+    if "provider_overlap" in text or "overlaps (provider)" in text:
+        return "provider"
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if code in ("40P01", "40001"):  # deadlock or serialization failure: another booking won the race
+        return "provider"
+    return None
+
+
+def occupy(
+    session: Session,
+    appt: Appointment,
+    *,
+    before: Callable[[], None] | None = None,
+    ignore: Iterable[int] = (),
+    insert: bool = True,
+) -> None:
+    """Make `appt` take its time, or raise _Clash; all or nothing (a SAVEPOINT).
+
+    `before` runs first inside the savepoint (a reschedule releases the old visit there, so the
+    old time is never free unless the new one was taken). With insert=False `appt` is an existing
+    row whose status was just made active.
+    """
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            if before is not None:
+                before()
+                session.flush()
+            _release_expired_holds(session, appt, now)
+            clash = _overlap(session, appt, [appt.id, *ignore])
+            if clash is not None:
+                raise _Clash(clash)
+            if insert:
+                session.add(appt)
+            session.flush()
+    except (IntegrityError, OperationalError) as exc:
+        who = _clash_of(exc)
+        if who is None:
+            raise
+        raise _Clash(who) from exc
+
+
+def alternatives(
+    session: Session,
+    kind: AppointmentType,
+    provider: Provider,
+    wanted: datetime,
+    *,
+    patient_id: int | None = None,
+    ignore: Iterable[int] = (),
+    count: int = ALTERNATIVES,
+) -> list[SlotView]:
+    """The open times of this provider and type nearest to `wanted` (any of their locations)."""
+    now = utcnow()
+    day = wanted.date()
+    slots = search_slots(
+        session,
+        kind,
+        [provider],
+        day - timedelta(days=3),
+        day + timedelta(days=14),
+        now,
+        Preferences(),
+        limit=400,
+        ignore_appointment_ids=ignore,
+    )
+    if patient_id is not None and slots:
+        busy = [
+            (s, e)
+            for s, e in session.execute(
+                select(Appointment.start_at, Appointment.end_at).where(
+                    Appointment.patient_id == patient_id,
+                    Appointment.status.in_(ACTIVE_STATUSES),
+                    Appointment.end_at > slots[0].start_at,
+                    Appointment.start_at < slots[-1].end_at,
+                    Appointment.id.not_in(list(ignore) or [0]),
+                )
+            )
+        ]
+        slots = [s for s in slots if not any(b0 < s.end_at and b1 > s.start_at for b0, b1 in busy)]
+    return rules.nearest(slots, wanted, count)  # type: ignore[arg-type]
+
+
+def slot_json(slot: SlotView) -> dict[str, Any]:
+    """An open time as JSON (also the 409's alternatives)."""
+    return {
+        "provider_id": slot.provider_id,
+        "provider_name": slot.provider_name,
+        "location_id": slot.location_id,
+        "location_name": slot.location_name,
+        "type_id": slot.type_id,
+        "type_name": slot.type_name,
+        "start_at": slot.start_at.isoformat(),
+        "end_at": slot.end_at.isoformat(),
+        "start_local": slot.start_local.isoformat(),
+        "timezone": slot.timezone,
+        "distance_miles": slot.distance_miles,
+    }
+
+
+def conflict(session: Session, b: Booking, who: str, ignore: Iterable[int] = ()) -> Conflict:
+    """The 409: who is busy, and the nearest open times instead."""
+    label = rules.provider_label(b.provider.first_name, b.provider.last_name, b.provider.credentials)
+    message = (
+        f"{label} is already booked at that time"
+        if who == "provider"
+        else "this patient already has an appointment at that time"
+    )
+    alts = alternatives(session, b.kind, b.provider, b.start, patient_id=b.patient.id, ignore=ignore)
+    return Conflict(
+        message + (" - nearest open times are listed" if alts else " - no open time nearby"),
+        field="start_at",
+        extra={"reason": f"{who}_busy", "alternatives": [slot_json(s) for s in alts]},
+    )
+
+
+def add_history(
+    session: Session,
+    appt: Appointment,
+    from_status: AppointmentStatus | None,
+    actor: Actor,
+    note: str = "",
+) -> None:
+    session.add(
+        AppointmentHistory(
+            tenant_id=appt.tenant_id,
+            appointment_id=appt.id,
+            from_status=from_status,
+            to_status=appt.status,
+            by_user_id=actor.user_id,
+            actor=actor.label[:200],
+            note=note[:500],
+        )
+    )
+
+
+def _audit(session: Session, actor: Actor, action: str, appt: Appointment, **detail: Any) -> None:
+    record(
+        session,
+        actor,
+        action,
+        tenant_id=appt.tenant_id,
+        object_type="appointment",
+        object_id=appt.id,
+        detail={
+            "patient_id": appt.patient_id,
+            "provider_id": appt.provider_id,
+            "start_at": appt.start_at.isoformat(),
+            **detail,
+        },
+    )
+
+
+def _publish(session: Session, kind: str, appt: Appointment, **extra: Any) -> None:
+    events.publish(
+        session,
+        EVENT_CHANNEL,
+        kind,
+        {
+            "appointment_id": appt.id,
+            "provider_id": appt.provider_id,
+            "location_id": appt.location_id,
+            "start_at": appt.start_at.isoformat(),
+            "status": str(appt.status),
+            **extra,
+        },
+        tenant_id=appt.tenant_id,
+    )
+
+
+def hold_job_key(appointment_id: int) -> str:
+    return f"scheduling.hold:{appointment_id}"
+
+
+def _queue_waitlist_match(session: Session, appt: Appointment, exclude_entry_ids: Iterable[int] = ()) -> None:
+    jobs.enqueue(
+        session,
+        WAITLIST_JOB,
+        {
+            "tenant_id": appt.tenant_id,
+            "provider_id": appt.provider_id,
+            "location_id": appt.location_id,
+            "start_at": appt.start_at.isoformat(),
+            "end_at": appt.end_at.isoformat(),
+            "exclude_entry_ids": list(exclude_entry_ids),
+        },
+        tenant_id=appt.tenant_id,
+    )
+
+
+# --- the operations ---------------------------------------------------------------------------------
+
+
+def book(
+    session: Session,
+    *,
+    actor: Actor,
+    provider_id: int,
+    location_id: int,
+    type_id: int,
+    patient_id: int,
+    start_at: datetime | str,
+    has_referral: bool = False,
+    referral_source: str | None = None,
+    note: str | None = None,
+    contact_id: int | None = None,
+    hold_minutes: int | None = None,
+) -> Appointment:
+    """Book an open time for a patient (status booked), or with `hold_minutes` hold it (pending).
+
+    Raises BookingRefused (422, with `violations`) when a rule says no, Conflict (409, with
+    `alternatives`) when the provider or the patient is already busy then. Audited; a booking
+    queues its confirmation (outbox) and a hold its expiry job.
+    """
+    now = utcnow()
+    b = prepare(
+        session,
+        provider_id=provider_id,
+        location_id=location_id,
+        type_id=type_id,
+        patient_id=patient_id,
+        start_at=start_at,
+        has_referral=has_referral,
+        now=now,
+    )
+    holding = hold_minutes is not None
+    if holding:
+        minutes = c.integer(hold_minutes, "minutes", low=1, high=MAX_HOLD_MINUTES)
+        assert minutes is not None
+    appt = Appointment(
+        tenant_id=b.provider.tenant_id,
+        provider_id=b.provider.id,
+        location_id=b.location.id,
+        patient_id=b.patient.id,
+        type_id=b.kind.id,
+        start_at=b.start,
+        end_at=b.end,
+        status=S.PENDING if holding else S.BOOKED,
+        hold_expires_at=now + timedelta(minutes=minutes) if holding else None,
+        booked_by_user_id=actor.user_id,
+        booked_by=actor.label[:200],
+        contact_id=contact_id,
+        has_referral=bool(has_referral),
+        referral_source=c.text(referral_source, "referral_source", max_len=200) or None,
+        note=c.text(note, "note", max_len=2000) or None,
+    )
+    try:
+        occupy(session, appt)
+    except _Clash as clash:
+        raise conflict(session, b, clash.who) from None
+    add_history(session, appt, None, actor, "held" if holding else "booked")
+    if holding:
+        assert appt.hold_expires_at is not None
+        jobs.enqueue(
+            session,
+            HOLD_JOB,
+            {"appointment_id": appt.id},
+            run_at=appt.hold_expires_at,
+            tenant_id=appt.tenant_id,
+            key=hold_job_key(appt.id),
+        )
+        _audit(session, actor, "appointment.hold", appt, expires_at=appt.hold_expires_at.isoformat())
+        _publish(session, "appointment.held", appt)
+    else:
+        _audit(session, actor, "appointment.book", appt)
+        _after_booked(session, appt, "booked")
+    return appt
+
+
+def _after_booked(session: Session, appt: Appointment, what: str) -> None:
+    from careline.scheduling.notify import queue_confirmation
+
+    queue_confirmation(session, appt, what)
+    _publish(session, f"appointment.{what}", appt)
+
+
+def confirm_hold(
+    session: Session,
+    hold_id: int,
+    *,
+    actor: Actor,
+    has_referral: bool | None = None,
+    note: str | None = None,
+) -> Appointment:
+    """Turn a hold into a booking. A hold past its expiry that nobody took is still confirmed; one
+    whose time was released is booked again if the time is still free, else 409 with alternatives."""
+    hold = lock_appointment(session, hold_id)
+    if hold.status == S.BOOKED:
+        raise Conflict("this hold was already confirmed", field="hold_id", extra={"appointment_id": hold.id})
+    if has_referral is not None:
+        hold.has_referral = bool(has_referral)
+    if note:
+        hold.note = c.text(note, "note", max_len=2000)
+    if hold.status == S.PENDING:
+        hold.status = S.BOOKED
+        hold.hold_expires_at = None
+        hold.updated_at = utcnow()
+        session.flush()
+        jobs.cancel(session, hold_job_key(hold.id))
+        add_history(session, hold, S.PENDING, actor, "hold confirmed")
+        _audit(session, actor, "appointment.book", hold, from_hold=True)
+        _after_booked(session, hold, "booked")
+        _offer_taken(session, hold)
+        return hold
+    if hold.status == S.CANCELLED and hold.cancel_reason == CancelReason.HOLD_EXPIRED:
+        return book(
+            session,
+            actor=actor,
+            provider_id=hold.provider_id,
+            location_id=hold.location_id,
+            type_id=hold.type_id,
+            patient_id=hold.patient_id,
+            start_at=hold.start_at,
+            has_referral=hold.has_referral,
+            referral_source=hold.referral_source,
+            note=hold.note,
+            contact_id=hold.contact_id,
+        )
+    raise Conflict(f"this hold is no longer active ({hold.status})", field="hold_id")
+
+
+def _offer_taken(session: Session, appt: Appointment) -> None:
+    from careline.scheduling.waitlist import offer_accepted_by_hold
+
+    offer_accepted_by_hold(session, appt)
+
+
+def release_hold(session: Session, hold_id: int, *, actor: Actor) -> Appointment:
+    """Let a hold go before it expires (the patient said no)."""
+    hold = lock_appointment(session, hold_id)
+    if hold.status != S.PENDING:
+        raise Conflict(f"this hold is no longer active ({hold.status})", field="hold_id")
+    return _cancel_row(
+        session, hold, actor, CancelReason.HOLD_RELEASED, None, audit_action="appointment.release"
+    )
+
+
+def expire_hold_row(session: Session, hold: Appointment, now: datetime) -> None:
+    """Mark one expired hold cancelled (hold_expired); the job and late bookings both come here."""
+    from careline.scheduling.waitlist import offer_lapsed
+
+    hold.status = S.CANCELLED
+    hold.cancel_reason = CancelReason.HOLD_EXPIRED
+    hold.updated_at = now
+    session.flush()
+    add_history(session, hold, S.PENDING, Actor("scheduling"), "hold expired")
+    jobs.cancel(session, hold_job_key(hold.id))
+    offer_lapsed(session, hold)
+
+
+def expire_hold(session: Session, hold_id: int) -> bool:
+    """The expiry job: release the hold if it is still pending and due; True when it did."""
+    hold = session.get(Appointment, hold_id, with_for_update=_is_pg(session) or None, populate_existing=True)
+    now = utcnow()
+    if hold is None or hold.status != S.PENDING or hold.hold_expires_at is None or hold.hold_expires_at > now:
+        return False
+    expire_hold_row(session, hold, now)
+    _publish(session, "appointment.hold_expired", hold)
+    _queue_waitlist_match(session, hold)
+    return True
+
+
+def reschedule(
+    session: Session,
+    appointment_id: int,
+    *,
+    actor: Actor,
+    start_at: datetime | str,
+    provider_id: int | None = None,
+    location_id: int | None = None,
+    type_id: int | None = None,
+    note: str | None = None,
+) -> Appointment:
+    """Move a booked visit to a new time (and optionally provider, location, type), atomically.
+
+    The new appointment is taken in the same savepoint that releases the old one, so either both
+    happen or neither: the patient never loses the old time without getting the new one.
+    Returns the new appointment (`rescheduled_from_id` points at the old, now cancelled).
+    """
+    old = lock_appointment(session, appointment_id)
+    if old.status != S.BOOKED:
+        raise Conflict(
+            f"only a booked appointment can be rescheduled; this one is {old.status}", field="status"
+        )
+    now = utcnow()
+    b = prepare(
+        session,
+        provider_id=provider_id or old.provider_id,
+        location_id=location_id or old.location_id,
+        type_id=type_id or old.type_id,
+        patient_id=old.patient_id,
+        start_at=start_at,
+        has_referral=old.has_referral,
+        now=now,
+        check_patient=(provider_id or old.provider_id) != old.provider_id
+        or (type_id or old.type_id) != old.type_id,
+    )
+    new = Appointment(
+        tenant_id=old.tenant_id,
+        provider_id=b.provider.id,
+        location_id=b.location.id,
+        patient_id=old.patient_id,
+        type_id=b.kind.id,
+        start_at=b.start,
+        end_at=b.end,
+        status=S.BOOKED,
+        booked_by_user_id=actor.user_id,
+        booked_by=actor.label[:200],
+        contact_id=old.contact_id,
+        has_referral=old.has_referral,
+        referral_source=old.referral_source,
+        note=c.text(note, "note", max_len=2000) or old.note,
+        rescheduled_from_id=old.id,
+    )
+
+    def release_old() -> None:
+        old.status = S.CANCELLED
+        old.cancel_reason = CancelReason.RESCHEDULED
+        old.updated_at = now
+
+    try:
+        occupy(session, new, before=release_old, ignore=[old.id])
+    except _Clash as clash:
+        session.refresh(old)
+        raise conflict(session, b, clash.who, ignore=[old.id]) from None
+    add_history(session, old, S.BOOKED, actor, f"rescheduled to appointment {new.id}")
+    add_history(session, new, None, actor, f"rescheduled from appointment {old.id}")
+    _audit(
+        session,
+        actor,
+        "appointment.reschedule",
+        new,
+        from_appointment_id=old.id,
+        from_start_at=old.start_at.isoformat(),
+    )
+    _after_booked(session, new, "rescheduled")
+    _queue_waitlist_match(session, old)
+    _move_waitlist_links(session, old, new)
+    return new
+
+
+def _move_waitlist_links(session: Session, old: Appointment, new: Appointment) -> None:
+    from careline.scheduling.models import WaitlistEntry
+
+    session.execute(
+        update(WaitlistEntry)
+        .where(WaitlistEntry.current_appointment_id == old.id)
+        .values(current_appointment_id=new.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def cancel(
+    session: Session,
+    appointment_id: int,
+    *,
+    actor: Actor,
+    reason: CancelReason | str,
+    note: str | None = None,
+) -> Appointment:
+    """Cancel a booked visit (or a hold) with a reason code; frees the time for the waitlist."""
+    try:
+        code = CancelReason(str(reason).strip().lower())
+    except ValueError as exc:
+        allowed = ", ".join(r.value for r in CancelReason if r not in (CancelReason.HOLD_EXPIRED,))
+        raise ValidationFailed(f"reason must be one of: {allowed}", field="reason") from exc
+    appt = lock_appointment(session, appointment_id)
+    if appt.status not in (S.BOOKED, S.PENDING, S.PROPOSED):
+        raise Conflict(f"this appointment is {appt.status} and cannot be cancelled", field="status")
+    return _cancel_row(session, appt, actor, code, note, audit_action="appointment.cancel")
+
+
+def _cancel_row(
+    session: Session,
+    appt: Appointment,
+    actor: Actor,
+    reason: CancelReason,
+    note: str | None,
+    *,
+    audit_action: str,
+) -> Appointment:
+    was = appt.status
+    appt.status = S.CANCELLED
+    appt.cancel_reason = reason
+    appt.cancel_note = c.text(note, "note", max_len=500) or None
+    appt.updated_at = utcnow()
+    session.flush()
+    add_history(session, appt, was, actor, f"cancelled: {reason}")
+    _audit(session, actor, audit_action, appt, reason=str(reason))
+    if was == S.PENDING:
+        jobs.cancel(session, hold_job_key(appt.id))
+        from careline.scheduling.waitlist import offer_lapsed
+
+        offer_lapsed(session, appt)
+    if was == S.BOOKED and reason != CancelReason.RESCHEDULED:  # a move sends the new time instead
+        from careline.scheduling.notify import queue_confirmation
+
+        queue_confirmation(session, appt, "cancelled")
+    _publish(session, "appointment.cancelled", appt, reason=str(reason))
+    _queue_waitlist_match(session, appt)
+    return appt
+
+
+STATUS_MOVES = {
+    S.ARRIVED: {S.BOOKED},
+    S.FULFILLED: {S.BOOKED, S.ARRIVED},
+    S.NOSHOW: {S.BOOKED},
+}
+
+
+def set_status(
+    session: Session, appointment_id: int, status: AppointmentStatus | str, *, actor: Actor
+) -> Appointment:
+    """Check-in and outcome: booked -> arrived -> fulfilled, or booked -> noshow (after the start)."""
+    try:
+        target = AppointmentStatus(str(status))
+    except ValueError as exc:
+        raise ValidationFailed("status must be arrived, fulfilled or noshow", field="status") from exc
+    if target not in STATUS_MOVES:
+        raise ValidationFailed(
+            "status must be arrived, fulfilled or noshow (use cancel, reschedule or confirm for the rest)",
+            field="status",
+        )
+    appt = lock_appointment(session, appointment_id)
+    if appt.status not in STATUS_MOVES[target]:
+        raise Conflict(f"a {appt.status} appointment cannot become {target}", field="status")
+    if target == S.NOSHOW and appt.start_at > utcnow():
+        raise ValidationFailed("a no-show can only be recorded after the start time", field="status")
+    was = appt.status
+    appt.status = target
+    appt.updated_at = utcnow()
+    session.flush()
+    add_history(session, appt, was, actor, str(target))
+    _audit(session, actor, "appointment.status", appt, status=str(target))
+    _publish(session, f"appointment.{target}", appt)
+    return appt
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def get_appointment(session: Session, appointment_id: int, *, actor: Actor) -> Appointment:
+    """One appointment (audited as appointment.read)."""
+    appt = get_scoped(session, Appointment, appointment_id, what="appointment")
+    _audit(session, actor, "appointment.read", appt)
+    return appt
+
+
+def list_appointments(
+    session: Session,
+    *,
+    actor: Actor,
+    patient_id: int | None = None,
+    provider_id: int | None = None,
+    location_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    statuses: Iterable[AppointmentStatus | str] | None = None,
+    limit: int = 100,
+) -> list[Appointment]:
+    """Appointments by patient, provider or location and UTC date range, by start (audited)."""
+    if patient_id is None and provider_id is None and location_id is None:
+        raise ValidationFailed("give a patient_id, provider_id or location_id", field="patient_id")
+    stmt = select(Appointment).order_by(Appointment.start_at, Appointment.id)
+    if patient_id is not None:
+        stmt = stmt.where(Appointment.patient_id == patient_id)
+    if provider_id is not None:
+        stmt = stmt.where(Appointment.provider_id == provider_id)
+    if location_id is not None:
+        stmt = stmt.where(Appointment.location_id == location_id)
+    if date_from is not None:
+        stmt = stmt.where(Appointment.start_at >= datetime.combine(date_from, datetime.min.time(), UTC))
+    if date_to is not None:
+        end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), UTC)
+        stmt = stmt.where(Appointment.start_at < end)
+    if statuses:
+        try:
+            wanted = [AppointmentStatus(str(s)) for s in statuses]
+        except ValueError as exc:
+            raise ValidationFailed("unknown status", field="status") from exc
+        stmt = stmt.where(Appointment.status.in_(wanted))
+    found = list(session.scalars(stmt.limit(max(1, min(limit, 1000)))))
+    tenants = {a.tenant_id for a in found}
+    for tenant_id in tenants:
+        rows = [a for a in found if a.tenant_id == tenant_id]
+        record(
+            session,
+            actor,
+            "appointment.list",
+            tenant_id=tenant_id,
+            object_type="patient" if patient_id else None,
+            object_id=patient_id,
+            detail={
+                "appointment_ids": [a.id for a in rows][:200],
+                "count": len(rows),
+                "patient_ids": sorted({a.patient_id for a in rows})[:200],
+            },
+        )
+    return found
+
+
+def history(session: Session, appointment_id: int) -> list[AppointmentHistory]:
+    """Status changes of one appointment, oldest first."""
+    return list(
+        session.scalars(
+            select(AppointmentHistory)
+            .where(AppointmentHistory.appointment_id == appointment_id)
+            .order_by(AppointmentHistory.id)
+        )
+    )

@@ -1,0 +1,188 @@
+"""What the patient receives: the confirmation message (queued in the outbox) and the .ics file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from icalendar import Calendar, Event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from careline.channels.models import MessageChannel, OutboxMessage
+from careline.channels.service import queue_message
+from careline.directory.models import Location, Provider
+from careline.kit.clock import utcnow
+from careline.kit.phones import format_phone
+from careline.patients.models import Patient, PatientPhone, PhoneKind
+from careline.scheduling import rules
+from careline.scheduling.models import (
+    Appointment,
+    AppointmentHistory,
+    AppointmentStatus,
+    AppointmentType,
+    Modality,
+)
+from careline.tenants.models import Tenant
+
+PRODID = "-//CareLine//Scheduling//EN"
+
+
+@dataclass
+class Details:
+    appointment: Appointment
+    provider: Provider
+    location: Location
+    kind: AppointmentType
+    patient: Patient
+    tenant: Tenant
+
+    @property
+    def provider_name(self) -> str:
+        return rules.provider_label(
+            self.provider.first_name, self.provider.last_name, self.provider.credentials
+        )
+
+    @property
+    def address(self) -> str:
+        loc = self.location
+        street = ", ".join(p for p in (loc.address_line1, loc.address_line2) if p)
+        return f"{loc.name}, {street}, {loc.city}, {loc.state} {loc.zip}"
+
+    @property
+    def telehealth(self) -> bool:
+        return self.kind.modality == Modality.TELEHEALTH
+
+
+def details(session: Session, appt: Appointment) -> Details:
+    """The rows a message or a calendar file needs (from the session's identity map when loaded)."""
+    return Details(
+        appointment=appt,
+        provider=session.get(Provider, appt.provider_id),  # type: ignore[arg-type]
+        location=session.get(Location, appt.location_id),  # type: ignore[arg-type]
+        kind=session.get(AppointmentType, appt.type_id),  # type: ignore[arg-type]
+        patient=session.get(Patient, appt.patient_id),  # type: ignore[arg-type]
+        tenant=session.get(Tenant, appt.tenant_id),  # type: ignore[arg-type]
+    )
+
+
+def when_text(d: Details, appt: Appointment | None = None) -> str:
+    """'Tuesday, December 8 at 9:00 AM CST' on the location's clock."""
+    local = (appt or d.appointment).start_at.astimezone(rules.get_zone(d.location.timezone))
+    return local.strftime("%A, %B %-d at %-I:%M %p %Z")
+
+
+def message_text(d: Details, what: str) -> tuple[str, str]:
+    """Subject and body of a confirmation ('booked', 'rescheduled') or a cancellation."""
+    first = d.patient.preferred_name or d.patient.first_name
+    visit = f"{d.kind.name} with {d.provider_name}"
+    contact = f" at {format_phone(d.tenant.phone)}" if d.tenant.phone else ""
+    if what == "cancelled":
+        subject = f"Cancelled: {d.kind.name} on {when_text(d)}"
+        lines = [
+            f"Hello {first},",
+            f"Your {visit} on {when_text(d)} is cancelled.",
+            f"To book a new time, call {d.tenant.name}{contact}.",
+        ]
+        return subject, "\n".join(lines)
+    verb = "moved to" if what == "rescheduled" else "booked for"
+    subject = f"{'Changed' if what == 'rescheduled' else 'Confirmed'}: {d.kind.name} on {when_text(d)}"
+    lines = [f"Hello {first},", f"Your {visit} is {verb} {when_text(d)} ({d.kind.duration_minutes} minutes)."]
+    if d.telehealth:
+        lines.append("This is a video visit: we will send the link before it starts.")
+    else:
+        lines.append(f"Where: {d.address}")
+        if d.location.directions:
+            lines.append(f"Directions: {d.location.directions}")
+        if d.location.parking:
+            lines.append(f"Parking: {d.location.parking}")
+    if d.kind.preparation:
+        lines.append(f"How to prepare: {d.kind.preparation}")
+    lines.append(f"To change or cancel, call {d.tenant.name}{contact}.")
+    return subject, "\n".join(lines)
+
+
+def _sequence(session: Session, appt: Appointment) -> int:
+    rows = session.scalars(
+        select(AppointmentHistory.id).where(AppointmentHistory.appointment_id == appt.id)
+    ).all()
+    return max(0, len(rows) - 1)
+
+
+def appointment_ics(session: Session, appt: Appointment) -> bytes:
+    """An iCalendar file for the visit in the location's zone (VTIMEZONE included), cancelled or not."""
+    d = details(session, appt)
+    zone = rules.get_zone(d.location.timezone)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cancelled = appt.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NOSHOW)
+    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = Event()
+    event.add("uid", f"appointment-{appt.id}@careline")
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", appt.start_at.astimezone(zone))
+    event.add("dtend", appt.end_at.astimezone(zone))
+    event.add("summary", f"{d.kind.name} with {d.provider_name}")
+    event.add("location", "Video visit" if d.telehealth else d.address)
+    _subject, body = message_text(d, "cancelled" if cancelled else "booked")
+    event.add("description", body)
+    event.add(
+        "status",
+        "CANCELLED"
+        if cancelled
+        else ("TENTATIVE" if appt.status == AppointmentStatus.PENDING else "CONFIRMED"),
+    )
+    event.add("sequence", _sequence(session, appt))
+    cal.add_component(event)
+    day = appt.start_at.date()
+    cal.add_missing_timezones(first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
+    return cal.to_ical()
+
+
+def _recipients(session: Session, patient: Patient) -> list[tuple[MessageChannel, str | None]]:
+    out: list[tuple[MessageChannel, str | None]] = []
+    if patient.consent_email and patient.email:
+        out.append((MessageChannel.EMAIL, patient.email))
+    if patient.consent_sms:
+        mobile = session.scalar(
+            select(PatientPhone.e164)
+            .where(PatientPhone.patient_id == patient.id, PatientPhone.kind == PhoneKind.MOBILE)
+            .order_by(PatientPhone.is_primary.desc(), PatientPhone.id)
+            .limit(1)
+        )
+        if mobile:
+            out.append((MessageChannel.SMS, mobile))
+    return out or [(MessageChannel.EMAIL, None)]  # kept as no_address so staff see nothing went out
+
+
+def queue_confirmation(session: Session, appt: Appointment, what: str) -> list[OutboxMessage]:
+    """Queue the confirmation (or cancellation) by email and/or SMS, as the patient consented."""
+    d = details(session, appt)
+    subject, body = message_text(d, what)
+    out = []
+    for channel, to in _recipients(session, d.patient):
+        attachments = []
+        if channel == MessageChannel.EMAIL:
+            attachments.append(
+                {
+                    "filename": f"appointment-{appt.id}.ics",
+                    "content_type": "text/calendar",
+                    "content": appointment_ics(session, appt).decode(),
+                }
+            )
+        out.append(
+            queue_message(
+                session,
+                tenant_id=appt.tenant_id,
+                channel=channel,
+                to=to,
+                subject=subject,
+                body=body,
+                related_type="appointment",
+                related_id=appt.id,
+                patient_id=appt.patient_id,
+                attachments=attachments,
+            )
+        )
+    return out

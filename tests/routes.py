@@ -167,3 +167,9 @@ from tests.scheduling import factories as _scheduling  # noqa: E402
 
 OTHER_TENANT_OBJECT.update(_scheduling.OTHER_TENANT_OBJECT)
 SAMPLE_BODIES.update(_scheduling.SAMPLE_BODIES)
+
+# Queues and callbacks (tests/queues/factories.py).
+from tests.queues import factories as _queues  # noqa: E402
+
+OTHER_TENANT_OBJECT.update(_queues.OTHER_TENANT_OBJECT)
+SAMPLE_BODIES.update(_queues.SAMPLE_BODIES)

@@ -28,6 +28,8 @@ def _routers() -> list:
     from careline.directory import api as directory_api
     from careline.directory import pages as directory_pages
     from careline.patients import api as patients_api
+    from careline.queues import api as queues_api
+    from careline.queues import pages as queues_pages
     from careline.scheduling import api as scheduling_api
     from careline.scheduling import pages as scheduling_pages
     from careline.surveys import api as surveys_api
@@ -49,6 +51,8 @@ def _routers() -> list:
         patients_api.api,
         contacts_api.api,
         console_pages.pages,
+        queues_api.api,
+        queues_pages.pages,
         surveys_api.api,
         surveys_pages.pages,
         scheduling_api.api,

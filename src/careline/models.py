@@ -8,6 +8,7 @@ from careline.db import Base
 from careline.directory import models as directory_models  # noqa: F401
 from careline.jobs import models as jobs_models  # noqa: F401
 from careline.patients import models as patients_models  # noqa: F401
+from careline.queues import models as queues_models  # noqa: F401
 from careline.reports import models as reports_models  # noqa: F401
 from careline.scheduling import models as scheduling_models  # noqa: F401
 from careline.surveys import models as surveys_models  # noqa: F401

@@ -37,6 +37,11 @@ class Cal:
 
 @pytest.fixture
 def cal(world, sessions, clock) -> Cal:
+    return build_cal(world, sessions)
+
+
+def build_cal(world, sessions) -> Cal:
+    """The calendar world (the `cal` fixture freezes the clock first; live-server tests do not)."""
     a, b = world.tenant_a.id, world.tenant_b.id
     with transaction(sessions) as db:
         oak = h.location(

@@ -83,7 +83,7 @@ def load_handlers() -> None:
 
 
 # Domains that define job handlers list their module here.
-HANDLER_MODULES: list[str] = ["careline.surveys.jobs", "careline.scheduling.jobs"]
+HANDLER_MODULES: list[str] = ["careline.surveys.jobs", "careline.scheduling.jobs", "careline.queues.jobs"]
 
 
 def run_forever(

@@ -20,6 +20,7 @@ NAV: list[NavItem] = [
     NavItem("Directory", "/directory", Permission.DIRECTORY_READ),
     NavItem("Agent console", "/console", Permission.CONTACT_HANDLE),
     NavItem("Scheduling", "/scheduling", Permission.SCHEDULE_READ),
+    NavItem("Queues", "/queues", Permission.QUEUE_READ),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Audit log", "/admin/audit", Permission.AUDIT_READ),
     NavItem("My account", "/account", Permission.SIGNED_IN),

@@ -28,6 +28,7 @@ def _routers() -> list:
     from careline.directory import api as directory_api
     from careline.directory import pages as directory_pages
     from careline.patients import api as patients_api
+    from careline.patients import pages as patients_pages
     from careline.queues import api as queues_api
     from careline.queues import pages as queues_pages
     from careline.scheduling import api as scheduling_api
@@ -49,6 +50,7 @@ def _routers() -> list:
         directory_api.api,
         directory_pages.pages,
         patients_api.api,
+        patients_pages.pages,
         contacts_api.api,
         console_pages.pages,
         queues_api.api,

@@ -19,6 +19,7 @@ NAV: list[NavItem] = [
     NavItem("Home", "/", Permission.SIGNED_IN),
     NavItem("Directory", "/directory", Permission.DIRECTORY_READ),
     NavItem("Agent console", "/console", Permission.CONTACT_HANDLE),
+    NavItem("Patients", "/patients", Permission.PATIENT_READ),
     NavItem("Scheduling", "/scheduling", Permission.SCHEDULE_READ),
     NavItem("Queues", "/queues", Permission.QUEUE_READ),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),

@@ -194,6 +194,9 @@ def demo(
     providers: Annotated[
         int | None, typer.Option(help="providers to make (default ~300; 100000 for a benchmark world)")
     ] = None,
+    patients: Annotated[
+        int | None, typer.Option(help="patients to make (default 2,000; 200000 for a benchmark world)")
+    ] = None,
 ) -> None:
     """Seed the demo world: tenants and one login per role."""
     from careline.demo.seed import seed_demo
@@ -205,6 +208,7 @@ def demo(
         if_empty=if_empty,
         cheap_hash=s.password_hash_cheap,
         providers=providers,
+        patients=patients,
     )
     typer.echo(result.summary())
 

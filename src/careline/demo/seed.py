@@ -12,6 +12,7 @@ from careline.accounts import service as accounts
 from careline.audit.service import Actor, record
 from careline.db import transaction
 from careline.demo.directory import seed_directory
+from careline.demo.patients import seed_patients
 from careline.tenants.models import Tenant
 from careline.tenants.service import create_tenant
 
@@ -104,4 +105,5 @@ def seed_demo(
 # Each domain adds its part of the world, in order: f(db, options) -> counts of what it made.
 EXTENSIONS: list[Callable[[Session, DemoOptions], dict[str, int]]] = [
     seed_directory,  # first: later domains name its providers, plans and locations
+    seed_patients,  # after the directory: patients name its plans, PCPs and locations' ZIPs
 ]

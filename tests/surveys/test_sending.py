@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from careline.channels.models import MessageChannel, MessageStatus, OutboxMessage
 from careline.contacts.models import Channel, Contact
 from careline.db import transaction
 from careline.jobs import worker
@@ -37,11 +38,22 @@ def test_wrap_up_with_consent_sends_a_link_by_sms_that_opens_the_survey(app, wor
     db.expire_all()
     assert db.get(Job, job.id).status is JobStatus.DONE
     survey = db.scalar(select(Survey).where(Survey.contact_id == cid))
-    assert survey.channel is SurveyChannel.SMS and survey.send_to == "+13125550142"
+    assert survey.channel is SurveyChannel.SMS
     assert survey.agent_user_id == world.agent_a.id and survey.tenant_id == world.tenant_a.id
     assert (survey.expires_at - survey.created_at).days == 7 and survey.sent_at is not None
-    link = survey.message.split("http://127.0.0.1:8000", 1)[1].split()[0]
-    assert link.startswith("/survey/") and "Tenant A Health" in survey.message
+    message = db.get(OutboxMessage, survey.outbox_message_id)
+    assert (message.channel, message.to, message.status) == (
+        MessageChannel.SMS,
+        "+13125550142",
+        MessageStatus.QUEUED,
+    )
+    assert (message.related_type, message.related_id, message.tenant_id) == (
+        "survey",
+        survey.id,
+        world.tenant_a.id,
+    )
+    link = message.body.split("http://127.0.0.1:8000", 1)[1].split()[0]
+    assert link.startswith("/survey/") and "Tenant A Health" in message.body
     assert anonymous(app).get(link).status_code == 200
 
 
@@ -62,8 +74,9 @@ def test_the_job_is_idempotent_one_survey_per_contact(app, world, sessions, db) 
         again = service.create_survey(
             s, contact, secret_key="x" * 20, public_url="https://example.test", link_days=3
         )
-        assert again.send_to == "+13125550142"
+        assert (again.expires_at - again.created_at).days == 7  # the first survey, unchanged
     assert db.scalar(select(func.count()).select_from(Survey)) == 1
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
 def test_a_chat_contact_gets_the_link_by_email_and_one_without_any_address_is_kept_unsent(
@@ -94,8 +107,15 @@ def test_a_chat_contact_gets_the_link_by_email_and_one_without_any_address_is_ke
         ids = emailed.id, nowhere.id
     by_contact = {s.contact_id: s for s in db.scalars(select(Survey))}
     email, unsent = by_contact[ids[0]], by_contact[ids[1]]
-    assert email.channel is SurveyChannel.EMAIL and email.send_to == "ada@example.test"
-    assert unsent.channel is SurveyChannel.NONE and unsent.send_to is None and unsent.sent_at is None
+    mail = db.get(OutboxMessage, email.outbox_message_id)
+    assert email.channel is SurveyChannel.EMAIL and (mail.channel, mail.to) == (
+        MessageChannel.EMAIL,
+        "ada@example.test",
+    )
+    assert mail.subject == "Tenant A Health: how did we do?" and mail.patient_id is not None
+    assert (
+        unsent.channel is SurveyChannel.NONE and unsent.outbox_message_id is None and unsent.sent_at is None
+    )
     assert "no phone number or email" in unsent.delivery_note
 
 

@@ -49,9 +49,5 @@ class Survey(TenantScoped, Base):
     nps: Mapped[int | None]  # likelihood to recommend 0..10
     need_met: Mapped[bool | None]
     comment: Mapped[str | None] = mapped_column(Text)
-    # Delivery: until the channels outbox is in place, the survey row itself is the delivery record
-    # (address and text to send); outbox_message_id will point at the outbox row once it is.
-    send_to: Mapped[str | None] = mapped_column(String(254))
-    message: Mapped[str | None] = mapped_column(Text)
-    outbox_message_id: Mapped[int | None]
+    outbox_message_id: Mapped[int | None]  # the SMS or email carrying the link (channels' outbox)
     delivery_note: Mapped[str | None] = mapped_column(String(200))

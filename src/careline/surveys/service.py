@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from careline.audit.service import Actor, record
+from careline.channels.models import MessageChannel
+from careline.channels.service import queue_message
 from careline.contacts.models import Channel, Contact
 from careline.db import get_scoped
 from careline.errors import Conflict, NotFound, ValidationFailed
@@ -175,8 +177,18 @@ def create_survey(
             f"{name}: thank you for your call. Would you tell us how we did? It takes a minute: {url} "
             f"(link valid {link_days} days)"
         )
-        # The delivery record: the channels outbox will carry it (survey.outbox_message_id) once it lands.
-        survey.send_to, survey.message = target.to, body
+        message = queue_message(
+            session,
+            tenant_id=contact.tenant_id,
+            channel=MessageChannel.SMS if target.channel is SurveyChannel.SMS else MessageChannel.EMAIL,
+            to=target.to,
+            subject=f"{name}: how did we do?",
+            body=body,
+            related_type="survey",
+            related_id=survey.id,
+            patient_id=target.patient_id,
+        )
+        survey.outbox_message_id = message.id
         survey.sent_at = now
     record(
         session,

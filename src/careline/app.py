@@ -31,6 +31,8 @@ def _routers() -> list:
     from careline.patients import pages as patients_pages
     from careline.queues import api as queues_api
     from careline.queues import pages as queues_pages
+    from careline.reports import api as reports_api
+    from careline.reports import pages as reports_pages
     from careline.scheduling import api as scheduling_api
     from careline.scheduling import pages as scheduling_pages
     from careline.surveys import api as surveys_api
@@ -59,6 +61,8 @@ def _routers() -> list:
         surveys_pages.pages,
         scheduling_api.api,
         scheduling_pages.pages,
+        reports_api.api,
+        reports_pages.pages,
     ]
 
 

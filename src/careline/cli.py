@@ -342,6 +342,124 @@ def audit_verify() -> None:
     typer.echo(f"audit chain OK: {count} rows verified")
 
 
+# --------------------------------------------------------------------------- reports and staffing
+
+
+@app.command()
+@handles_errors
+def staffing(
+    tenant: Annotated[str, typer.Option(help="the client's slug")],
+    week: Annotated[str, typer.Option(help="a day of the week to plan, e.g. 2026-12-07 (its Monday)")],
+    target: Annotated[str, typer.Option(help="service level / answer seconds, e.g. 0.8/30")] = "0.8/30",
+    interval: Annotated[int, typer.Option(help="interval minutes: 15, 30 or 60")] = 30,
+    weeks: Annotated[int, typer.Option(help="weeks of history to average")] = 4,
+    aht: Annotated[float | None, typer.Option(help="average handle time, seconds (default: history)")] = None,
+    shrinkage: Annotated[float, typer.Option(help="share of scheduled time not on the phones")] = 0.3,
+    max_occupancy: Annotated[float, typer.Option(help="highest share of time an agent is on calls")] = 0.85,
+    simulate: Annotated[bool, typer.Option("--simulate", help="what-if simulation with hang-ups")] = False,
+    patience: Annotated[float, typer.Option(help="mean seconds a caller waits before hanging up")] = 120.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
+) -> None:
+    """Agents needed per interval for a week: forecast from history, Erlang C, the roster, what-if."""
+    from datetime import date
+
+    from careline.db import transaction
+    from careline.reports import staffing as plan_staffing
+
+    level, seconds = plan_staffing.parse_target(target)
+    try:
+        day = date.fromisoformat(week)
+    except ValueError:
+        fail("--week must be a date like 2026-12-07")
+        return
+    with transaction(session_factory(settings())) as db:
+        client = plan_staffing.tenant_by_slug(db, tenant)
+        plan = plan_staffing.plan_week(
+            db,
+            client,
+            day,
+            target=plan_staffing.Target(level, seconds, max_occupancy, shrinkage),
+            interval_minutes=interval,
+            history_weeks=weeks,
+            aht_s=aht,
+        )
+        if simulate:
+            plan_staffing.what_if(plan, patience_s=patience)
+    if as_json:
+        typer.echo(json.dumps(plan.to_dict(), indent=2))
+        return
+    typer.echo(
+        f"{plan.tenant_name}: week of {plan.week_start} ({plan.timezone}), {plan.interval_minutes}-minute "
+        f"intervals, target {plan.target.label}, occupancy <= {plan.target.max_occupancy:.0%}, "
+        f"shrinkage {plan.target.shrinkage:.0%}"
+    )
+    typer.echo(
+        f"history: {plan.history_contacts} contacts {plan.history_start}..{plan.history_end} (exclusive); "
+        f"AHT {plan.aht_s:.0f} s ({plan.aht_source})"
+    )
+    roster = "roster" if plan.has_roster else "no roster"
+    typer.echo(f"{'interval':<16}{'calls':>7}{'agents':>8}{'required':>10}{'SL':>7}{'ASA s':>8}{roster:>11}")
+    for i in plan.active_intervals():
+        asa = "inf" if i.asa_s == float("inf") else f"{i.asa_s:.0f}"
+        sched = "" if i.scheduled is None else f"{i.scheduled}{' SHORT' if i.short else ''}"
+        typer.echo(
+            f"{i.local_start:%a %m-%d %H:%M}  {i.forecast:>7.1f}{i.agents:>8}{i.required:>10}"
+            f"{i.service_level:>7.0%}{asa:>8}{sched:>11}"
+        )
+    expected = plan.expected_service_level()
+    typer.echo(
+        f"total: {plan.forecast_total:.0f} contacts, {plan.required_hours:.1f} agent-hours required"
+        + (f", {plan.scheduled_hours:.1f} scheduled" if plan.has_roster else " (no roster for this week)")
+        + (f"; expected service level {expected:.1%}" if expected is not None else "")
+    )
+    if plan.has_roster and plan.expected_service_level(scheduled=True) is not None:
+        typer.echo(f"with the roster (Erlang C): {plan.expected_service_level(scheduled=True):.1%}")
+    if plan.what_if is not None and plan.what_if.service_level is not None:
+        w = plan.what_if
+        typer.echo(
+            f"what-if ({w.staffing}, patience {w.patience_s:.0f} s, {w.replications} runs): service level "
+            f"{w.service_level:.1%}, abandonment {w.abandonment_rate or 0:.1%}"
+        )
+
+
+@app.command()
+@handles_errors
+def report(
+    tenant: Annotated[list[str], typer.Option(help="client slug, repeatable; none: all")] = [],  # noqa: B006
+    start: Annotated[str | None, typer.Option("--from", help="first local date")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last local date, included")] = None,
+    location: Annotated[int | None, typer.Option(help="location id")] = None,
+    table: Annotated[str, typer.Option(help="summary, reasons, ... (docs/reports.md)")] = "summary",
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of aligned text")] = False,
+) -> None:
+    """Print a dashboard table (the same figures as /reports) for clients and a date range."""
+    from sqlalchemy import select
+
+    from careline.db import transaction
+    from careline.reports import dashboards
+    from careline.tenants.models import Tenant
+
+    if table not in dashboards.TABLE_NAMES:
+        fail(f"--table must be one of: {', '.join(dashboards.TABLE_NAMES)}")
+    with transaction(session_factory(settings())) as db:
+        every = frozenset(db.scalars(select(Tenant.id)))
+        sel = dashboards.resolve(
+            db, every, supervisor=True, tenant=tenant, start=start, end=end, location=location
+        )
+        d = dashboards.build(db, sel)
+        chosen = dashboards.tables(d, dashboards.by_client(db, sel)).get(table)
+    if chosen is None:
+        fail(f"the {table} table needs two or more clients")
+        return
+    if as_csv:
+        typer.echo(chosen.csv(), nl=False)
+        return
+    typer.echo(f"{chosen.title}: {sel.label}")
+    rows = [[c.header for c in chosen.columns], *chosen.display()]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
 def main() -> None:
     """Entry point of the console script."""
     app(prog_name="careline")

@@ -22,6 +22,8 @@ NAV: list[NavItem] = [
     NavItem("Patients", "/patients", Permission.PATIENT_READ),
     NavItem("Scheduling", "/scheduling", Permission.SCHEDULE_READ),
     NavItem("Queues", "/queues", Permission.QUEUE_READ),
+    NavItem("Reports", "/reports", Permission.REPORT_READ),
+    NavItem("Staffing", "/staffing", Permission.REPORT_READ),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Audit log", "/admin/audit", Permission.AUDIT_READ),
     NavItem("My account", "/account", Permission.SIGNED_IN),

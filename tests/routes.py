@@ -173,3 +173,6 @@ from tests.queues import factories as _queues  # noqa: E402
 
 OTHER_TENANT_OBJECT.update(_queues.OTHER_TENANT_OBJECT)
 SAMPLE_BODIES.update(_queues.SAMPLE_BODIES)
+
+# Matching: its only id is {tenant_id} (the settings routes); the PATCH needs a body.
+SAMPLE_BODIES[("PATCH", "/api/v1/match/settings/{tenant_id}")] = {"weights": {}}

@@ -25,8 +25,12 @@ def _routers() -> list:
     from careline.audit import api as audit_api
     from careline.console import pages as console_pages
     from careline.contacts import api as contacts_api
+    from careline.contacts import service as contacts_service
     from careline.directory import api as directory_api
     from careline.directory import pages as directory_pages
+    from careline.matching import api as matching_api
+    from careline.matching import pages as matching_pages
+    from careline.matching import service as matching_service
     from careline.patients import api as patients_api
     from careline.patients import pages as patients_pages
     from careline.queues import api as queues_api
@@ -40,6 +44,7 @@ def _routers() -> list:
     from careline.tenants import api as tenants_api
     from careline.web import home, live
 
+    matching_service.connect_contacts(contacts_service)  # matching records referrals on contacts
     return [
         home.health,
         home.pages,
@@ -51,6 +56,8 @@ def _routers() -> list:
         live.pages,
         directory_api.api,
         directory_pages.pages,
+        matching_api.api,
+        matching_pages.pages,
         patients_api.api,
         patients_pages.pages,
         contacts_api.api,

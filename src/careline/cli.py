@@ -342,6 +342,56 @@ def audit_verify() -> None:
     typer.echo(f"audit chain OK: {count} rows verified")
 
 
+@app.command()
+@handles_errors
+def match(
+    tenant: Annotated[str, typer.Option(help="the client's slug")],
+    need: Annotated[str | None, typer.Option(help='plain words: "knee pain", "my son\'s asthma"')] = None,
+    zip_code: Annotated[str | None, typer.Option("--zip", help="home ZIP (or an address with one)")] = None,
+    work_zip: Annotated[str | None, typer.Option(help="work ZIP (or an address with one)")] = None,
+    patient: Annotated[int | None, typer.Option(help="patient id: places, plan, language, age")] = None,
+    specialty: Annotated[str | None, typer.Option(help="a NUCC code or words instead of a need")] = None,
+    insurance: Annotated[str | None, typer.Option(help="insurance plan name (or part of it)")] = None,
+    language: Annotated[str | None, typer.Option(help="ISO 639-1 code or name (see --prefer)")] = None,
+    prefer_language: Annotated[bool, typer.Option("--prefer", help="the language is only preferred")] = False,
+    age: Annotated[int | None, typer.Option(min=0, max=130, help="the patient's age")] = None,
+    gender: Annotated[str | None, typer.Option(help="preferred provider gender: f, m or nonbinary")] = None,
+    telehealth: Annotated[bool, typer.Option("--telehealth", help="telehealth is acceptable")] = False,
+    soonest: Annotated[bool, typer.Option("--soonest", help="rank the soonest opening higher")] = False,
+    max_miles: Annotated[float | None, typer.Option(help="search radius in miles (default 15)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50, help="how many to show")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output (the API's shape)")] = False,
+) -> None:
+    """Find a doctor: providers ranked for a need near home or work, with the reasons."""
+    from careline.audit.service import Actor
+    from careline.db import transaction
+    from careline.matching import report
+    from careline.matching.service import MatchRequest
+    from careline.matching.service import match as run
+    from careline.tenants.service import tenant_by_slug
+
+    with transaction(session_factory(settings())) as db:
+        request = MatchRequest(
+            tenant_id=tenant_by_slug(db, tenant).id,
+            need=need,
+            specialty=specialty,
+            zip=zip_code,
+            work_zip=work_zip,
+            patient_id=patient,
+            insurance=insurance,
+            language=language,
+            language_required=not prefer_language,
+            age=age,
+            gender=gender,
+            telehealth=telehealth,
+            soonest=soonest,
+            max_miles=max_miles,
+            limit=limit,
+        )
+        result = run(db, request, actor=Actor("cli"))
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else report.table(result))
+
+
 # --------------------------------------------------------------------------- reports and staffing
 
 

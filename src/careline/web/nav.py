@@ -18,6 +18,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Home", "/", Permission.SIGNED_IN),
     NavItem("Directory", "/directory", Permission.DIRECTORY_READ),
+    NavItem("Find a doctor", "/match", Permission.MATCH),
     NavItem("Agent console", "/console", Permission.CONTACT_HANDLE),
     NavItem("Patients", "/patients", Permission.PATIENT_READ),
     NavItem("Scheduling", "/scheduling", Permission.SCHEDULE_READ),

@@ -1,0 +1,84 @@
+"""The /match page: the form, results with reasons (whole page or the HTMX partial), Refer."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from careline.contacts.models import ContactReason, Outcome
+
+HX = {"HX-Request": "true"}
+
+
+def test_the_form_is_in_the_navigation_and_prefills_from_the_query(client, chicago) -> None:
+    page = client.get("/match?need=knee+pain&zip=60614")
+    assert page.status_code == 200
+    assert 'href="/match"' in page.text and "Find a doctor" in page.text
+    assert 'value="knee pain"' in page.text and 'value="60614"' in page.text
+    assert 'name="csrf_token"' in page.text
+
+
+def test_the_results_partial_lists_providers_with_their_reasons(client, chicago) -> None:
+    response = client.post(
+        "/match", data={"need": "knee pain after a fall", "zip": "60302", "work_zip": "60601"}, headers=HX
+    )
+    assert response.status_code == 200
+    html = response.text
+    assert "<html" not in html  # the partial only
+    assert "Olivia Ortiz, MD" in html and "0.0 mi from work" in html and "sees knee pain" in html
+    assert html.index("Olivia Ortiz") < html.index("Oscar Olsen") < html.index("Sam Sato")
+    assert "Refer" in html
+
+
+def test_a_plain_post_renders_the_whole_page_and_errors_sit_by_their_field(client, chicago) -> None:
+    whole = client.post("/match", data={"need": "knee pain", "zip": "60614"})
+    assert whole.status_code == 200 and "<html" in whole.text and "Olivia Ortiz" in whole.text
+    bad = client.post("/match", data={"need": "knee pain", "zip": "00000"})
+    assert bad.status_code == 422 and 'id="err-zip"' in bad.text and "unknown ZIP code" in bad.text
+
+
+def test_an_empty_result_offers_the_relaxations(client, chicago) -> None:
+    html = client.post(
+        "/match",
+        data={"need": "dermatologist", "zip": "60601", "language": "es", "max_miles": "10"},
+        headers=HX,
+    ).text
+    assert "No Spanish-speaking dermatology provider within 10 mi of home" in html
+    assert "1 within 25 mi" in html and 'name="max_miles" value="25"' in html
+    assert (
+        "1 if Spanish is preferred, not required" in html and 'name="language_mode" value="preferred"' in html
+    )
+
+
+def test_refer_from_a_result_records_it_on_the_call(client, chicago, world, db) -> None:
+    contact = client.post("/api/v1/contacts", json={"tenant_id": world.tenant_a.id}).json()
+    page = client.get(f"/match?contact_id={contact['id']}")
+    assert f'name="contact_id" value="{contact["id"]}"' in page.text
+    results = client.post(
+        "/match", data={"need": "knee pain", "zip": "60614", "contact_id": contact["id"]}, headers=HX
+    ).text
+    assert f'name="contact_id" value="{contact["id"]}"' in results
+    done = client.post(
+        "/match/refer",
+        data={
+            "provider_id": chicago.doc["olivia"],
+            "location_id": chicago.loc["loop"],
+            "contact_id": contact["id"],
+        },
+        headers=HX,
+    )
+    assert done.status_code == 200 and "referred" in done.text
+    reason = db.scalars(select(ContactReason).where(ContactReason.contact_id == contact["id"])).one()
+    assert (
+        reason.outcome == Outcome.REFERRAL_MADE
+        and reason.outcome_detail["provider_id"] == chicago.doc["olivia"]
+    )
+    nothing = client.post("/match/refer", data={"provider_id": chicago.doc["olivia"]}, headers=HX)
+    assert nothing.status_code == 422 and "say which contact or patient" in nothing.text
+
+
+def test_a_practice_manager_may_not_match(app, world) -> None:
+    from tests.factories import signed_in
+
+    with signed_in(app, world.manager_a) as manager:
+        assert manager.get("/match").status_code == 403
+        assert "/match" not in manager.get("/").text

@@ -174,3 +174,29 @@ def test_a_reserved_window_opens_at_its_local_release_time(tz: str, day: date, r
     assert found(released - timedelta(seconds=1), 1) == 0  # still held for type 99
     assert found(released - timedelta(seconds=1), 99) == 9
     assert found(released, 1) == 9
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tz=st.sampled_from(ZONES),
+    day=st.sampled_from(DAYS),
+    start_min=st.integers(min_value=0, max_value=20 * 60).map(lambda m: m - m % 5),
+    length=st.integers(min_value=30, max_value=8 * 60).map(lambda m: m - m % 5),
+    step=st.sampled_from([5, 10, 15, 20, 30]),
+    duration=st.sampled_from([10, 15, 20, 40]),
+    probe=st.integers(min_value=-60, max_value=10 * 60),
+)
+def test_the_booking_check_agrees_with_the_search(
+    tz: str, day: date, start_min: int, length: int, step: int, duration: int, probe: int
+) -> None:
+    end_min = min(start_min + length, 24 * 60)
+    template = _template(day, start_min, end_min, step)
+    place = rules.LocationFacts(1, tz)
+    found = {s.start_at for s in _search(day, tz, start_min, end_min, step, duration)}
+    for start in found:
+        assert rules.start_is_open(start, duration, 1, [template], place, rules.BusyIndex(), NOW)
+    ws, _we = rules.window_utc(day, start_min, end_min, tz)
+    candidate = ws + timedelta(minutes=probe)
+    assert rules.start_is_open(candidate, duration, 1, [template], place, rules.BusyIndex(), NOW) == (
+        candidate in found
+    )

@@ -8,12 +8,13 @@ order and stops as soon as the first `limit` open times are certain.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from careline.audit.service import Actor, record
@@ -36,6 +37,7 @@ DEFAULT_DAYS = 28
 MAX_DAYS = 366
 MAX_PROVIDERS = 500  # a search by place alone looks at no more providers than this
 MAX_LIMIT = 500
+CHUNK_DAYS = (2, 5, 7)  # then the rest of the range
 
 
 @dataclass(frozen=True)
@@ -197,43 +199,46 @@ def _ts(dt: datetime) -> int:
     return int(dt.timestamp())
 
 
-def load_busy(
+def load_appointments(
     session: Session,
-    tenant_id: int,
     provider_ids: Sequence[int],
-    location_ids: Iterable[int],
     start: datetime,
     end: datetime,
     now: datetime,
-    *,
-    include_appointments: bool = True,
     ignore_appointment_ids: Iterable[int] = (),
+) -> dict[int, list[tuple[int, int]]]:
+    """Busy time (epoch seconds) of these providers in [start, end) from active appointments; an
+    expired hold is skipped even before its expiry job runs."""
+    stmt = select(Appointment.provider_id, Appointment.start_at, Appointment.end_at).where(
+        Appointment.provider_id.in_(list(provider_ids)),
+        Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.start_at < end,
+        Appointment.start_at > start - timedelta(days=1),  # visits are at most a day long
+        Appointment.end_at > start,
+        or_(
+            Appointment.status != AppointmentStatus.PENDING,
+            Appointment.hold_expires_at.is_(None),
+            Appointment.hold_expires_at > now,
+        ),
+    )
+    ignore = [i for i in ignore_appointment_ids if i is not None]
+    if ignore:
+        stmt = stmt.where(Appointment.id.not_in(ignore))
+    out: dict[int, list[tuple[int, int]]] = {}
+    for pid, s, e in session.execute(stmt):
+        out.setdefault(pid, []).append((_ts(s), _ts(e)))
+    return out
+
+
+def load_exceptions(
+    session: Session,
+    tenant_id: int,
+    provider_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
 ) -> rules.BusyIndex:
-    """Busy time in [start, end): active appointments (expired holds ignored) and exceptions."""
+    """Exceptions in [start, end) that touch these providers: theirs, their locations', the tenant's."""
     busy = rules.BusyIndex()
-    ignore = set(ignore_appointment_ids)
-    if include_appointments and provider_ids:
-        stmt = select(
-            Appointment.id,
-            Appointment.provider_id,
-            Appointment.start_at,
-            Appointment.end_at,
-            Appointment.status,
-            Appointment.hold_expires_at,
-        ).where(
-            Appointment.provider_id.in_(list(provider_ids)),
-            Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.start_at < end,
-            Appointment.start_at > start - timedelta(days=1),
-            Appointment.end_at > start,
-        )
-        for aid, pid, s, e, status, expires in session.execute(stmt):
-            if aid in ignore:
-                continue
-            if status == AppointmentStatus.PENDING and expires is not None and expires <= now:
-                continue  # an expired hold frees its time even before the expiry job runs
-            busy.provider.setdefault(pid, []).append((_ts(s), _ts(e)))
-    locs = list(location_ids)
     stmt = select(
         CalendarException.provider_id,
         CalendarException.location_id,
@@ -243,11 +248,8 @@ def load_busy(
         CalendarException.tenant_id == tenant_id,
         CalendarException.starts_at < end,
         CalendarException.ends_at > start,
-        or_(
-            CalendarException.provider_id.in_(list(provider_ids)),
-            and_(CalendarException.provider_id.is_(None), CalendarException.location_id.in_(locs)),
-            and_(CalendarException.provider_id.is_(None), CalendarException.location_id.is_(None)),
-        ),
+        # Theirs, and everyone's: location closures and tenant holidays (few rows, any location).
+        or_(CalendarException.provider_id.in_(list(provider_ids)), CalendarException.provider_id.is_(None)),
     )
     for pid, lid, s, e in session.execute(stmt):
         span = (_ts(s), _ts(e))
@@ -262,6 +264,24 @@ def load_busy(
     return busy
 
 
+def _with_appointments(
+    exceptions: rules.BusyIndex, booked: dict[int, list[tuple[int, int]]]
+) -> rules.BusyIndex:
+    providers = {pid: list(spans) for pid, spans in exceptions.provider.items()}
+    for pid, spans in booked.items():
+        providers.setdefault(pid, []).extend(spans)
+    return rules.BusyIndex(
+        provider=providers,
+        location=exceptions.location,
+        everywhere=exceptions.everywhere,
+        pair=exceptions.pair,
+    )
+
+
+def _midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC)
+
+
 def load_templates(
     session: Session,
     tenant_id: int,
@@ -269,8 +289,9 @@ def load_templates(
     date_from: date,
     date_to: date,
     location_ids: Iterable[int] | None = None,
+    weekdays: Iterable[int] | None = None,
 ) -> list[rules.TemplateFacts]:
-    """The weekly windows of these providers in force during the dates."""
+    """The weekly windows of these providers in force during the dates (on these weekdays)."""
     stmt = select(
         AvailabilityTemplate.id,
         AvailabilityTemplate.provider_id,
@@ -292,6 +313,10 @@ def load_templates(
     )
     if location_ids is not None:
         stmt = stmt.where(AvailabilityTemplate.location_id.in_(list(location_ids)))
+    if weekdays is not None:
+        days = sorted(set(weekdays))
+        if len(days) < 7:
+            stmt = stmt.where(AvailabilityTemplate.weekday.in_(days))
     return [
         rules.TemplateFacts(
             id=row[0],
@@ -504,24 +529,12 @@ def search_slots(
     if not providers:
         return []
     ids = [p.id for p in providers]
-    templates = load_templates(session, kind.tenant_id, ids, start_day, end_day, location_ids)
-    if not templates:
-        return []
-    locations, names = load_locations(
-        session, {t.location_id for t in templates}, start_day, end_day, distances
-    )
-    range_start = datetime.combine(start_day - timedelta(days=1), datetime.min.time(), UTC)
-    range_end = datetime.combine(end_day + timedelta(days=2), datetime.min.time(), UTC)
-    busy = load_busy(
+    exceptions = load_exceptions(
         session,
         kind.tenant_id,
         ids,
-        locations,
-        range_start,
-        range_end,
-        now,
-        include_appointments=include_appointments,
-        ignore_appointment_ids=ignore_appointment_ids,
+        _midnight_utc(start_day - timedelta(days=1)),
+        _midnight_utc(end_day + timedelta(days=2)),
     )
     spec = rules.SearchSpec(
         type_id=kind.id,
@@ -538,7 +551,56 @@ def search_slots(
         limit=limit,
         per_provider=per_provider,
     )
-    found = rules.find_slots(spec, templates, locations, busy)
+    found: list[rules.Slot] = []
+    locations: dict[int, rules.LocationFacts] = {}
+    names: dict[int, str] = {}
+    zones: set[str] = set()
+    remaining = list(ids)
+    first = start_day
+    # A few days at a time: the first open times are nearly always in the first days, so most
+    # searches read two days of templates and appointments, not four weeks of them.
+    for length in (*CHUNK_DAYS, None):
+        last = end_day if length is None else min(end_day, first + timedelta(days=length - 1))
+        days = {(first + timedelta(days=n)).weekday() for n in range(min(7, (last - first).days + 1))}
+        if prefs.weekdays:
+            days &= prefs.weekdays
+        templates = (
+            load_templates(session, kind.tenant_id, remaining, first, last, location_ids, days)
+            if days
+            else []
+        )
+        new_places = {t.location_id for t in templates} - set(locations)
+        if new_places:
+            more, more_names = load_locations(session, new_places, start_day, end_day, distances)
+            locations.update(more)
+            names.update(more_names)
+            zones.update(f.tz for f in more.values())
+        if templates:
+            booked = (
+                load_appointments(
+                    session,
+                    remaining,
+                    _midnight_utc(first - timedelta(days=1)),
+                    _midnight_utc(last + timedelta(days=2)),
+                    now,
+                    ignore_appointment_ids,
+                )
+                if include_appointments
+                else {}
+            )
+            spec.date_from, spec.date_to = first, last
+            found += rules.find_slots(spec, templates, locations, _with_appointments(exceptions, booked))
+        if last >= end_day or (zones and _done(found, spec, last, sorted(zones), ids)):
+            break
+        if per_provider is not None:  # providers who have their times drop out of the next days
+            counts = Counter(s.provider_id for s in found)
+            remaining = [pid for pid in remaining if counts[pid] < per_provider]
+            if not remaining:
+                break
+        first = last + timedelta(days=1)
+    found.sort(key=lambda s: (s.start_at, s.distance_miles or 0.0, s.provider_id, s.location_id))
+    if per_provider is None:
+        found = found[:limit]
     labels = {p.id: rules.provider_label(p.first_name, p.last_name, p.credentials) for p in providers}
     return [
         SlotView(
@@ -555,6 +617,17 @@ def search_slots(
         )
         for s in found
     ]
+
+
+def _done(
+    found: list[rules.Slot], spec: rules.SearchSpec, last: date, zones: list[str], ids: list[int]
+) -> bool:
+    """Enough open times that no later day can change the answer."""
+    if spec.per_provider is not None:
+        counts = Counter(s.provider_id for s in found)
+        return all(counts[pid] >= spec.per_provider for pid in ids)
+    boundary = min(rules.local_midnight(last + timedelta(days=1), tz) for tz in zones)
+    return sum(1 for s in found if s.start_at < boundary) >= spec.limit
 
 
 def next_available(

@@ -142,7 +142,11 @@ def prepare(
         provider, location, kind, patient, start, start + timedelta(minutes=kind.duration_minutes)
     )
     facts = c.type_facts(kind)
-    codes = c.provider_codes(session, [provider.id]).get(provider.id, frozenset())
+    codes = (
+        c.provider_codes(session, [provider.id]).get(provider.id, frozenset())
+        if facts.specialty_codes
+        else frozenset()
+    )
     pfacts = c.provider_facts(provider, codes)
     problems: list[rules.Violation] = []
     offer = rules.offer_problem(facts, pfacts)
@@ -153,9 +157,11 @@ def prepare(
         problems.append(timing)
     if check_patient:
         local_day = start.astimezone(rules.get_zone(location.timezone)).date()
+        # New or established only matters for some types and for providers closed to new patients.
+        matters = facts.patient_kind != "any" or not provider.accepting_new_patients
         patient_facts = rules.PatientFacts(
             age=rules.age_on(patient.dob, local_day),
-            is_new=provider.id not in established_provider_ids(session, patient, now),
+            is_new=matters and provider.id not in established_provider_ids(session, patient, now),
             has_referral=has_referral,
         )
         problems += rules.patient_problems(facts, pfacts, patient_facts)
@@ -167,21 +173,35 @@ def prepare(
 
 def _check_open(session: Session, b: Booking, now: datetime) -> None:
     """The time must be an open start in the provider's calendar there (ignoring other bookings)."""
+    from careline.directory.models import LocationClosure
+    from careline.scheduling.availability import load_exceptions, load_templates
+
     tz = b.location.timezone
     local = b.start.astimezone(rules.get_zone(tz))
+    day = local.date()
+    templates = load_templates(
+        session, b.provider.tenant_id, [b.provider.id], day, day, [b.location.id], [day.weekday()]
+    )
+    closed = session.scalar(
+        select(LocationClosure.id).where(
+            LocationClosure.location_id == b.location.id, LocationClosure.date == day
+        )
+    )
+    place = rules.LocationFacts(b.location.id, tz, frozenset({day}) if closed else frozenset())
+    busy = load_exceptions(session, b.provider.tenant_id, [b.provider.id], b.start, b.end)
+    if rules.start_is_open(b.start, b.kind.duration_minutes, b.kind.id, templates, place, busy, now):
+        return
     slots = search_slots(
         session,
         b.kind,
         [b.provider],
-        local.date(),
-        local.date(),
+        day,
+        day,
         now,
         limit=10_000,
         location_ids=[b.location.id],
         include_appointments=False,
     )
-    if any(s.start_at == b.start for s in slots):
-        return
     who = rules.provider_label(b.provider.first_name, b.provider.last_name, b.provider.credentials)
     when = local.strftime("%a %b %-d %-I:%M %p")
     raise BookingRefused(
@@ -209,43 +229,39 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _release_expired_holds(session: Session, appt: Appointment, now: datetime) -> None:
-    """Expired holds overlapping this provider's or patient's time lose it now, not when the job runs."""
+def _clear_the_way(session: Session, appt: Appointment, now: datetime, ignore: Iterable[int]) -> str | None:
+    """Look at the active appointments overlapping this provider's or patient's new time (one query,
+    row-locked on PostgreSQL in id order, so concurrent bookers never deadlock): expired holds lose
+    their time now, not when the job runs; anything else is a clash ("provider" or "patient").
+
+    This is SQLite's guarantee (its BEGIN IMMEDIATE transaction makes check-then-insert atomic) and
+    a fast, clear answer on PostgreSQL, whose exclusion constraints catch what a concurrent
+    transaction commits in between."""
     stmt = (
         select(Appointment)
         .where(
-            Appointment.status == S.PENDING,
-            Appointment.hold_expires_at <= now,
+            Appointment.status.in_(ACTIVE_STATUSES),
             Appointment.start_at < appt.end_at,
-            Appointment.start_at > appt.start_at - timedelta(days=1),
+            Appointment.start_at > appt.start_at - timedelta(days=1),  # visits are at most a day long
             Appointment.end_at > appt.start_at,
             or_(Appointment.provider_id == appt.provider_id, Appointment.patient_id == appt.patient_id),
         )
-        .order_by(Appointment.id)  # one lock order for every transaction: no deadlocks between them
+        .order_by(Appointment.id)
     )
     if _is_pg(session):
         stmt = stmt.with_for_update()
-    for hold in session.scalars(stmt.execution_options(populate_existing=True)):
-        expire_hold_row(session, hold, now)
-
-
-def _overlap(session: Session, appt: Appointment, ignore: Iterable[int]) -> str | None:
-    stmt = select(Appointment.provider_id, Appointment.patient_id).where(
-        Appointment.status.in_(ACTIVE_STATUSES),
-        Appointment.start_at < appt.end_at,
-        Appointment.start_at > appt.start_at - timedelta(days=1),
-        Appointment.end_at > appt.start_at,
-        or_(Appointment.provider_id == appt.provider_id, Appointment.patient_id == appt.patient_id),
-    )
-    ignored = [i for i in ignore if i is not None]
-    if ignored:
-        stmt = stmt.where(Appointment.id.not_in(ignored))
-    rows = session.execute(stmt).all()
-    if any(pid == appt.provider_id for pid, _ in rows):
-        return "provider"
-    if rows:
-        return "patient"
-    return None
+    skip = {i for i in ignore if i is not None}
+    clash = None
+    for other in session.scalars(stmt.execution_options(populate_existing=True)):
+        if other.id in skip:
+            continue
+        if other.status == S.PENDING and other.hold_expires_at is not None and other.hold_expires_at <= now:
+            expire_hold_row(session, other, now)
+        elif other.provider_id == appt.provider_id:
+            clash = "provider"
+        else:
+            clash = clash or "patient"
+    return clash
 
 
 def _clash_of(exc: Exception) -> str | None:
@@ -280,8 +296,7 @@ def occupy(
             if before is not None:
                 before()
                 session.flush()
-            _release_expired_holds(session, appt, now)
-            clash = _overlap(session, appt, [appt.id, *ignore])
+            clash = _clear_the_way(session, appt, now, [appt.id, *ignore])
             if clash is not None:
                 raise _Clash(clash)
             if insert:

@@ -16,6 +16,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
 from careline.kit.timeutil import get_zone, local_to_utc
 
@@ -30,6 +31,7 @@ _HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 # --- clock text -----------------------------------------------------------------------------------
 
 
+@cache
 def parse_hhmm(text: str) -> int:
     """Minutes after midnight for 'HH:MM' (24-hour; '24:00' means the end of the day)."""
     value = (text or "").strip()
@@ -342,6 +344,39 @@ def _finish(found: list[Slot], spec: SearchSpec) -> list[Slot]:
     if spec.per_provider is not None:
         return out
     return out[: spec.limit]
+
+
+def start_is_open(
+    start: datetime,
+    duration_minutes: int,
+    type_id: int,
+    templates: Sequence[TemplateFacts],
+    location: LocationFacts,
+    busy: BusyIndex,
+    now: datetime,
+) -> bool:
+    """Whether `start` is an open start in one of these windows at this location: on the window's
+    grid, ending inside it, not taken out by a closure or an exception, and not held for another
+    type. (Bookings are not in `busy` here: the database decides those.) Same rules as find_slots."""
+    zone = get_zone(location.tz)
+    day = start.astimezone(zone).date()
+    if day in location.closed:
+        return False
+    at, end = _ts(start), _ts(start) + duration_minutes * 60
+    for t in templates:
+        if t.location_id != location.id or not t.applies_on(day):
+            continue
+        if t.reserved_type_id is not None and t.reserved_type_id != type_id:
+            released = release_instant(day, t.release_at_local, t.release_days_before, location.tz)
+            if released is None or now < released:
+                continue
+        ws, we = window_utc(day, t.start_min, t.end_min, location.tz)
+        if at < _ts(ws) or end > _ts(we) or (at - _ts(ws)) % (t.slot_minutes * 60):
+            continue
+        starts, ends = busy.merged(t.provider_id, location.id)
+        idx = bisect_right(ends, at)
+        return not (idx < len(starts) and starts[idx] < end)
+    return False
 
 
 def nearest(slots: Sequence[Slot], wanted: datetime, count: int) -> list[Slot]:

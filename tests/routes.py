@@ -101,8 +101,9 @@ def _other_tenants_reason(world: World, db: Session) -> int:
     from careline.contacts.intents import Intent
     from careline.contacts.models import ContactReason
 
-    reason = ContactReason(tenant_id=world.tenant_b.id, contact_id=_other_tenants_contact(world, db),
-                           intent=Intent.BILLING)
+    reason = ContactReason(
+        tenant_id=world.tenant_b.id, contact_id=_other_tenants_contact(world, db), intent=Intent.BILLING
+    )
     db.add(reason)
     db.flush()
     return reason.id
@@ -139,12 +140,26 @@ SAMPLE_BODIES: dict[tuple[str, str], dict | FormBody] = {
     ("POST", "/console/contacts/{contact_id}/lookup"): FormBody({"name": "Smith"}),
     ("POST", "/console/contacts/{contact_id}/identify"): FormBody({"new_patient": "true"}),
     ("POST", "/console/contacts/{contact_id}/wrap-up"): FormBody({}),
+    ("POST", "/console/contacts/{contact_id}/steps/record"): FormBody(
+        {"reason_id": 1, "outcome": "transferred"}
+    ),
+    ("POST", "/console/contacts/{contact_id}/schedule/search"): FormBody({"type_id": 1}),
+    ("POST", "/console/contacts/{contact_id}/schedule/book"): FormBody(
+        {"provider_id": 1, "location_id": 1, "type_id": 1, "start_at": "2026-12-08T15:00:00+00:00"}
+    ),
 }
 
 
 def register_factory(param: str, factory: Callable[[World, Session], int | str]) -> None:
     """Domains' test packages add their id parameters here."""
     OTHER_TENANT_OBJECT[param] = factory
+
+
+# The directory's ids (made in tenant B by tests/directory/factories.py).
+from tests.directory import factories as _directory  # noqa: E402
+
+OTHER_TENANT_OBJECT.update(_directory.OTHER_TENANT_OBJECT)
+SAMPLE_BODIES.update(_directory.SAMPLE_BODIES)
 
 # Surveys and reports (tests/surveys/factories.py). A survey link's {token} is the caller's key, not a
 # tenant object (tests/surveys/test_links.py checks signature, expiry and single use); a report's
@@ -154,13 +169,6 @@ from tests.surveys import factories as _surveys  # noqa: E402
 GLOBAL_PARAMS.update({"token", "table"})
 OTHER_TENANT_OBJECT.update(_surveys.OTHER_TENANT_OBJECT)
 SAMPLE_BODIES.update(_surveys.SAMPLE_BODIES)
-
-
-# The directory's ids (made in tenant B by tests/directory/factories.py).
-from tests.directory import factories as _directory  # noqa: E402
-
-OTHER_TENANT_OBJECT.update(_directory.OTHER_TENANT_OBJECT)
-SAMPLE_BODIES.update(_directory.SAMPLE_BODIES)
 
 # Scheduling (tests/scheduling/factories.py).
 from tests.scheduling import factories as _scheduling  # noqa: E402

@@ -24,6 +24,7 @@ def _routers() -> list:
     from careline.accounts import pages as accounts_pages
     from careline.audit import api as audit_api
     from careline.console import pages as console_pages
+    from careline.console import panels as console_panels
     from careline.contacts import api as contacts_api
     from careline.contacts import service as contacts_service
     from careline.directory import api as directory_api
@@ -62,6 +63,7 @@ def _routers() -> list:
         patients_pages.pages,
         contacts_api.api,
         console_pages.pages,
+        console_panels.pages,
         queues_api.api,
         queues_pages.pages,
         surveys_api.api,

@@ -126,7 +126,15 @@ def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
         "matches": contacts.caller_matches(ctx.db, contact) if patient is None else [],
         "caller_lines": contacts.caller_lines(ctx.db, contact),
         "can_escalate": ESCALATION_ENABLED,
+        **_schedule_choices(ctx, contact),
     }
+
+
+def _schedule_choices(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
+    from careline.console.panels import _schedule_context
+
+    ctx_ = _schedule_context(ctx, contact)
+    return {"types": ctx_["types"], "locations": ctx_["locations"]}
 
 
 def _phones(ctx: RequestContext, patient: Patient | None) -> list[str]:
@@ -165,6 +173,13 @@ def _screening(contact: Contact, text: str) -> dict[str, Any]:
     }
 
 
+def _schedule_choices(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
+    from careline.console.panels import _schedule_context
+
+    ctx_ = _schedule_context(ctx, contact)
+    return {"types": ctx_["types"], "locations": ctx_["locations"]}
+
+
 def _reasons_fragment(request: Request, ctx: RequestContext, contact: Contact, **extra: Any) -> Response:
     context = {
         "contact": contact,
@@ -172,6 +187,21 @@ def _reasons_fragment(request: Request, ctx: RequestContext, contact: Contact, *
         "quick": QUICK_OUTCOMES,
         "intents": list(Intent),
         **extra,
+    }
+    response = render(request, "console/_reasons.html", context)
+    response.headers["HX-Trigger"] = "reasons-changed"  # the next-steps panel follows the reasons
+    return response
+
+
+@pages.get("/console/contacts/{contact_id}/reasons")
+def reasons_panel(request: Request, contact_id: int, ctx: Agent) -> Response:
+    """The reasons and their outcomes (refreshed after an action in another panel)."""
+    contact = contacts.get_contact(ctx.db, contact_id)
+    context = {
+        "contact": contact,
+        "reasons": contacts.reasons_of(ctx.db, contact),
+        "quick": QUICK_OUTCOMES,
+        "intents": list(Intent),
     }
     return render(request, "console/_reasons.html", context)
 

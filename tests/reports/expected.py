@@ -105,13 +105,15 @@ def routed(e: Expected, intent: str) -> int:
 
 
 def new_patients(db: Session, e: Expected) -> tuple[Counter, int]:
-    patient_ids = {c.patient_id for c in e.contacts if c.patient_id}
-    sources = Counter()
-    for p in db.scalars(select(Patient)):
-        if p.id in patient_ids and e.start <= p.created_at.astimezone(e.zones[p.tenant_id]).date() <= e.end:
-            sources[str(p.referral_source)] += 1
+    """Patients whose record was created while one of their contacts in the selection was going on."""
+    patients = {p.id: p for p in db.scalars(select(Patient))}
+    signed_up = {}
+    for c in e.contacts:
+        p = patients.get(c.patient_id)
+        if p and c.created_at <= p.created_at and (c.ended_at is None or p.created_at <= c.ended_at):
+            signed_up[p.id] = str(p.referral_source)
     unregistered = sum(1 for c in e.contacts if c.new_patient and c.patient_id is None)
-    return sources, unregistered
+    return Counter(signed_up.values()), unregistered
 
 
 def nearest_rank(values: list[float], q: float) -> float | None:

@@ -2,6 +2,7 @@
 
 Made directly with the models (not through `careline simulate`), seeded, with the awkward cases on
 purpose: contacts a minute either side of the range's local midnights, a DST change inside the range,
+patients registered just before or just after their call,
 abandons before and after the answer target, escalations never accepted, unanswered surveys, reasons
 for two locations, patients registered before the range, tenant B's rows that tenant A must not see.
 """
@@ -159,9 +160,14 @@ def _contact(
     contact.status = ContactStatus.ENDED
     contact.survey_consent = rng.random() < 0.6
     roll = rng.random()
-    if roll < 0.15:
-        patient = _patient(db, rng, tenant_id, arrived - timedelta(minutes=rng.randint(1, 30)))
-        contact.patient_id = patient.id
+    if roll < 0.15:  # registered on this call, mostly; some just before it or after it ended
+        when = rng.choice(["during", "during", "during", "before", "after"])
+        created = {
+            "during": contact.answered_at + timedelta(seconds=rng.randint(0, 59)),
+            "before": arrived - timedelta(minutes=rng.randint(1, 30)),
+            "after": contact.ended_at + timedelta(minutes=rng.randint(1, 30)),
+        }[when]
+        contact.patient_id = _patient(db, rng, tenant_id, created).id
     elif roll < 0.55:
         registered = arrived - timedelta(days=rng.randint(60, 900))
         contact.patient_id = _patient(db, rng, tenant_id, registered).id

@@ -7,6 +7,7 @@ text stays text (svg.fonttype none) so the page's font is used and screen reader
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -35,7 +36,7 @@ matplotlib.rcParams.update(
     }
 )
 
-_counter = 0
+_chart_ids = itertools.count(1)  # next() is atomic in CPython: no lock needed across request threads
 
 
 def _figure(width: float = 7.0, height: float = 2.6) -> Figure:
@@ -46,14 +47,12 @@ def _figure(width: float = 7.0, height: float = 2.6) -> Figure:
 
 def _svg(fig: Figure, title: str) -> str:
     """The figure as inline SVG with a title for assistive tech and ids unique on the page."""
-    global _counter
-    _counter += 1
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Title": title, "Date": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE for inline use
     # Several charts on one page: make their internal ids (clip paths, glyphs) distinct.
-    prefix = f"c{_counter}-"
+    prefix = f"c{next(_chart_ids)}-"
     text = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
     text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", text)
     text = re.sub(r'xlink:href="#([^"]+)"', lambda m: f'xlink:href="#{prefix}{m.group(1)}"', text)
@@ -66,8 +65,13 @@ def _empty(ax, message: str = "no data in this range") -> None:
     ax.set_yticks([])
 
 
+def _step(count: int, most: int = 8) -> int:
+    """Every how many ticks to label so at most `most` labels show."""
+    return max(1, -(-count // most))
+
+
 def _day_labels(ax, days: Sequence[date]) -> None:
-    step = max(1, len(days) // 10)
+    step = _step(len(days))
     ax.set_xticks(range(0, len(days), step))
     ax.set_xticklabels([d.strftime("%b %-d") for d in days[::step]], rotation=0)
 
@@ -143,7 +147,7 @@ def rate_lines(
             ax.set_ylim(0, 1.05)
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         if labels is not None:
-            step = max(1, len(xs) // 10)
+            step = _step(len(xs))
             ax.set_xticks(positions[::step])
             ax.set_xticklabels(list(labels)[::step])
         else:
@@ -210,11 +214,11 @@ def staffing(
     calls.spines["right"].set_visible(True)
     ax.set_zorder(calls.get_zorder() + 1)
     ax.patch.set_visible(False)
-    step = max(1, len(labels) // 14)
+    step = _step(len(labels), 14)
     ax.set_xticks(xs[::step])
     ax.set_xticklabels(list(labels)[::step])
     handles, names = ax.get_legend_handles_labels()
     h2, n2 = calls.get_legend_handles_labels()
-    ax.legend(handles + h2, names + n2, loc="upper left", frameon=False, ncols=4)
+    fig.legend(handles + h2, names + n2, loc="outside upper right", frameon=False, ncols=4)
     ax.set_title(title, loc="left", fontsize=10)
     return _svg(fig, title)

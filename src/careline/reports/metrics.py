@@ -367,7 +367,8 @@ def front_desk(
 
 @dataclass(frozen=True)
 class NewPatients:
-    """Patients registered in the period who contacted us in it, and how they heard of the practice."""
+    """Patients registered during one of their contacts in the period (the call center signed them up),
+    and how they heard of the practice."""
 
     registered: int
     by_referral_source: dict[str, int]  # every source
@@ -375,24 +376,14 @@ class NewPatients:
 
 
 def _new_patients(session: Session, p: Period) -> NewPatients:
-    registered_in_period = (
-        or_(
-            *(
-                and_(
-                    Patient.tenant_id == t.id,
-                    Patient.created_at >= t.start_utc,
-                    Patient.created_at < t.end_utc,
-                )
-                for t in p.tenants
-            )
-        )
-        if p.tenants
-        else false()
+    during_contact = and_(
+        Patient.created_at >= Contact.created_at,
+        or_(Contact.ended_at.is_(None), Patient.created_at <= Contact.ended_at),
     )
-    contacted = select(Contact.patient_id).where(in_period(p), Contact.patient_id.is_not(None))
     stmt = (
-        select(Patient.referral_source, func.count())
-        .where(registered_in_period, Patient.id.in_(contacted))
+        select(Patient.referral_source, func.count(func.distinct(Patient.id)))
+        .join(Contact, Contact.patient_id == Patient.id)
+        .where(in_period(p), during_contact)
         .group_by(Patient.referral_source)
     )
     sources = {str(s): 0 for s in ReferralSource}

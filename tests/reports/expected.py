@@ -185,6 +185,24 @@ def satisfaction(e: Expected) -> dict:
     }
 
 
+def satisfaction_by_intent(e: Expected) -> dict[str, dict]:
+    """Scores of the answered surveys whose contact had a reason with the intent (once per contact)."""
+    intents = defaultdict(set)
+    for r in e.reasons:
+        intents[r.contact_id].add(str(r.intent))
+    groups = defaultdict(list)
+    for s in e.surveys:
+        if s.answered_at is not None:
+            for intent in intents[s.contact_id]:
+                groups[intent].append(s)
+    return {intent: scores(answers) for intent, answers in groups.items()}
+
+
+def reasons_of(e: Expected, contact_id: int) -> list[tuple[str, str | None]]:
+    mine = sorted((r for r in e.reasons if r.contact_id == contact_id), key=lambda r: r.id)
+    return [(str(r.intent), None if r.outcome is None else str(r.outcome)) for r in mine]
+
+
 def service(e: Expected, target: float = 30) -> dict:
     answered = [c for c in e.contacts if c.queued_at and c.answered_at]
     abandoned = [c for c in e.contacts if c.queued_at and c.abandoned_at and not c.answered_at]

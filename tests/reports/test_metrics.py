@@ -128,6 +128,11 @@ def test_satisfaction_and_its_weekly_trend_match_the_surveys(world, history, ses
         assert d.sent == want["sent"] and d.answered == want["all"]["answered"]
         for name in ("csat_avg", "csat", "nps", "need_met"):
             assert x.close(getattr(d.scores, name), want["all"][name]), name
+        by_reason = x.satisfaction_by_intent(x.load(db, tenant_ids, start, end, loc))
+        assert set(d.by_intent) == set(by_reason)
+        for intent, sc in d.by_intent.items():
+            for name in ("answered", "csat", "nps", "need_met"):
+                assert x.close(getattr(sc, name), by_reason[intent][name]), (intent, name)
         got = {w.week: w.scores for w in d.trend if w.scores.answered}
         assert set(got) == set(want["weeks"])
         for week, sc in got.items():
@@ -147,6 +152,7 @@ def test_per_agent_figures_and_comments_match_the_rows(world, history, session, 
             for name in ("answered", "csat", "nps", "need_met"):
                 assert x.close(getattr(a.scores, name), want[a.user_id]["scores"][name])
         assert [(c.survey_id, c.comment) for c in d.comments] == x.comments(e)
+        assert all(c.reasons == x.reasons_of(e, c.contact_id) for c in d.comments)
 
 
 def test_a_location_also_counts_contacts_whose_booking_is_only_on_the_appointment(

@@ -76,6 +76,7 @@ def test_every_table_exports_as_csv_with_the_same_figures(app, world, history, d
             "escalations",
             "red_flags",
             "satisfaction",
+            "satisfaction_by_reason",
             "service",
         }
         for name, query in links:

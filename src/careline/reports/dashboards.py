@@ -435,6 +435,21 @@ def tables(d: Dashboard, clients: Sequence[tuple[Tenant, Dashboard]] = ()) -> di
             ],
         ),
         Table(
+            "satisfaction_by_reason",
+            "Satisfaction by reason",
+            [
+                Column("Reason", "text"),
+                Column("Answered"),
+                Column("CSAT", "pct"),
+                Column("NPS", "score"),
+                Column("Need met", "pct"),
+            ],
+            [
+                (INTENT_LABELS.get(i, i), sc.answered, sc.csat, sc.nps, sc.need_met)
+                for i, sc in s.by_intent.items()
+            ],
+        ),
+        Table(
             "service",
             "Queue service",
             [Column("Figure", "text"), Column("Value", "row")],
@@ -530,10 +545,24 @@ def tables(d: Dashboard, clients: Sequence[tuple[Tenant, Dashboard]] = ()) -> di
                 Column("NPS"),
                 Column("Need met", "text"),
                 Column("Comment", "text"),
+                Column("Reasons and outcomes", "text"),
                 Column("Contact", "text"),
             ],
             [
-                (c.answered_at, c.tenant, c.agent, c.csat, c.nps, c.need_met, c.comment, str(c.contact_id))
+                (
+                    c.answered_at,
+                    c.tenant,
+                    c.agent,
+                    c.csat,
+                    c.nps,
+                    c.need_met,
+                    c.comment,
+                    "; ".join(
+                        f"{INTENT_LABELS.get(i, i)}: {OUTCOME_LABELS.get(o, o) if o else 'open'}"
+                        for i, o in c.reasons
+                    ),
+                    str(c.contact_id),
+                )
                 for c in d.comments
             ],
             supervisors_only=True,
@@ -554,6 +583,7 @@ TABLE_NAMES = (
     "escalations",
     "red_flags",
     "satisfaction",
+    "satisfaction_by_reason",
     "service",
     *SUPERVISOR_TABLES,
 )

@@ -498,6 +498,22 @@ class Satisfaction:
     response_rate: float | None
     scores: Scores
     trend: list[WeekScores]  # by the week the contact arrived
+    by_intent: dict[str, Scores] = field(default_factory=dict)  # answers of contacts with that reason
+
+
+def _reasons_of(session: Session, contact_ids: Iterable[int]) -> dict[int, list[tuple[str, str | None]]]:
+    """(intent, outcome) of each contact's reasons, in the order they were raised."""
+    ids = sorted(set(contact_ids))
+    found: dict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    for start in range(0, len(ids), 500):  # keep IN lists small
+        stmt = (
+            select(ContactReason.contact_id, ContactReason.intent, ContactReason.outcome)
+            .where(ContactReason.contact_id.in_(ids[start : start + 500]))
+            .order_by(ContactReason.contact_id, ContactReason.id)
+        )
+        for contact_id, intent, outcome in session.execute(stmt):
+            found[contact_id].append((str(intent), str(outcome) if outcome is not None else None))
+    return found
 
 
 def score(answers: Sequence[tuple[int | None, int | None, bool | None]]) -> Scores:
@@ -547,12 +563,20 @@ def _satisfaction(session: Session, p: Period, surveys: list) -> Satisfaction:
         weeks[week_start(to_local(s.created_at, zones[s.tenant_id]).date())].append(
             (s.csat, s.nps, s.need_met)
         )
+    reasons = _reasons_of(session, (s.contact_id for s in answered))
+    per_intent: dict[str, list] = defaultdict(list)
+    for s in answered:
+        for intent in dict.fromkeys(i for i, _ in reasons.get(s.contact_id, [])):
+            per_intent[intent].append((s.csat, s.nps, s.need_met))
     return Satisfaction(
         sent=len(surveys),
         answered=len(answered),
         response_rate=ratio(len(answered), len(surveys)),
         scores=score([(s.csat, s.nps, s.need_met) for s in answered]),
         trend=[WeekScores(w, score(weeks[w])) for w in sorted(weeks)],
+        by_intent={
+            i: score(per_intent[i]) for i in sorted(per_intent, key=lambda k: (-len(per_intent[k]), k))
+        },
     )
 
 
@@ -679,6 +703,7 @@ class Comment:
     nps: int | None
     need_met: bool | None
     comment: str
+    reasons: list[tuple[str, str | None]] = field(default_factory=list)  # (intent, outcome)
 
 
 def _names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
@@ -725,6 +750,7 @@ def _comments(session: Session, p: Period, surveys: list) -> list[Comment]:
     tenants = {t.id: t.name for t in p.tenants}
     said = [s for s in surveys if s.answered_at is not None and (s.comment or "").strip()]
     names = _names(session, (s.agent_user_id for s in said))
+    reasons = _reasons_of(session, (s.contact_id for s in said))
     out = [
         Comment(
             survey_id=s.id,
@@ -736,6 +762,7 @@ def _comments(session: Session, p: Period, surveys: list) -> list[Comment]:
             nps=s.nps,
             need_met=s.need_met,
             comment=s.comment.strip(),
+            reasons=reasons.get(s.contact_id, []),
         )
         for s in said
     ]

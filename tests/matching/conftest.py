@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 
@@ -32,3 +33,31 @@ def find(sessions, world, chicago) -> Callable[..., MatchResult]:
 def names(result: MatchResult, chicago: Chicago) -> list[str]:
     """The short names of the results, best first."""
     return [chicago.name_of(c.provider_id) for c in result.results]
+
+
+@pytest.fixture
+def calendars(sessions, world, chicago, clock) -> dict[str, int]:
+    """New-patient visits: Dr. Olsen today (Monday) afternoon, Dr. Ortiz from next Monday morning."""
+    from careline.scheduling import config
+
+    with transaction(sessions) as s:
+        new = config.create_type(
+            s, tenant_id=world.tenant_a.id, name="New patient", duration_minutes=30, patient_kind="new"
+        ).id
+        config.create_type(
+            s, tenant_id=world.tenant_a.id, name="Follow-up", duration_minutes=15, patient_kind="established"
+        )
+        for who, where, start, end, since in (
+            ("oscar", "op", "13:00", "17:00", date(2026, 1, 1)),
+            ("olivia", "loop", "09:00", "12:00", date(2026, 12, 14)),
+        ):
+            config.create_template(
+                s,
+                provider_id=chicago.doc[who],
+                location_id=chicago.loc[where],
+                weekday=0,
+                start_local=start,
+                end_local=end,
+                effective_from=since,
+            )
+    return {"new": new}

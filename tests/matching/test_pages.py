@@ -82,3 +82,17 @@ def test_a_practice_manager_may_not_match(app, world) -> None:
     with signed_in(app, world.manager_a) as manager:
         assert manager.get("/match").status_code == 403
         assert "/match" not in manager.get("/").text
+
+
+def test_book_opens_schedulings_form_on_the_next_opening(clock, client, chicago, calendars) -> None:
+    html = client.post(
+        "/match", data={"need": "knee pain after a fall", "zip": "60302", "work_zip": "60601"}, headers=HX
+    ).text
+    assert "Mon Dec 7, 1:00 PM" in html  # Dr. Olsen's next opening, on the location's clock
+    link = (
+        f"/scheduling/book-form?provider_id={chicago.doc['oscar']}&amp;location_id={chicago.loc['op']}"
+        f"&amp;type_id={calendars['new']}&amp;start_at=2026-12-07T19%3A00%3A00%2B00%3A00"
+    )
+    assert link in html
+    form = client.get(link.replace("&amp;", "&"))
+    assert form.status_code == 200 and "Olsen" in form.text and "Oak Park Office" in form.text

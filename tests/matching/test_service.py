@@ -3,7 +3,7 @@ or work, children, relaxations, patients, tenant settings, scheduling's openings
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -365,34 +365,6 @@ def test_a_tenant_edits_the_vocabulary_and_the_weights(find, chicago, sessions, 
 
 
 # ---------------------------------------------------------------- next opening (scheduling)
-
-
-@pytest.fixture
-def calendars(sessions, world, chicago, clock) -> dict[str, int]:
-    """New-patient visits: Dr. Olsen today (Monday) afternoon, Dr. Ortiz from next Monday morning."""
-    from careline.scheduling import config
-
-    with transaction(sessions) as s:
-        new = config.create_type(
-            s, tenant_id=world.tenant_a.id, name="New patient", duration_minutes=30, patient_kind="new"
-        ).id
-        config.create_type(
-            s, tenant_id=world.tenant_a.id, name="Follow-up", duration_minutes=15, patient_kind="established"
-        )
-        for who, where, start, end, since in (
-            ("oscar", "op", "13:00", "17:00", date(2026, 1, 1)),
-            ("olivia", "loop", "09:00", "12:00", date(2026, 12, 14)),
-        ):
-            config.create_template(
-                s,
-                provider_id=chicago.doc[who],
-                location_id=chicago.loc[where],
-                weekday=0,
-                start_local=start,
-                end_local=end,
-                effective_from=since,
-            )
-    return {"new": new}
 
 
 def test_the_top_results_get_their_next_new_patient_opening(find, chicago, calendars) -> None:

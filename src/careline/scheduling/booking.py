@@ -383,6 +383,16 @@ def conflict(session: Session, b: Booking, who: str, ignore: Iterable[int] = ())
     )
 
 
+def _keep(appt: Appointment, b: Booking) -> None:
+    """Hold on to the rows the booking loaded (the session keeps objects only while referenced)."""
+    appt.provider, appt.location, appt.patient, appt.appointment_type = (
+        b.provider,
+        b.location,
+        b.patient,
+        b.kind,
+    )
+
+
 def add_history(
     session: Session,
     appt: Appointment,
@@ -513,6 +523,7 @@ def book(
         referral_source=c.text(referral_source, "referral_source", max_len=200) or None,
         note=c.text(note, "note", max_len=2000) or None,
     )
+    _keep(appt, b)
     try:
         occupy(session, appt)
     except _Clash as clash:
@@ -681,6 +692,7 @@ def reschedule(
         note=c.text(note, "note", max_len=2000) or old.note,
         rescheduled_from_id=old.id,
     )
+    _keep(new, b)
 
     def release_old() -> None:
         old.status = S.CANCELLED

@@ -27,10 +27,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careline.db import Base, TenantScoped, str_enum
+from careline.directory.models import Location, Provider
 from careline.kit.clock import utcnow
+from careline.patients.models import Patient
 
 
 class AppointmentStatus(StrEnum):
@@ -236,6 +238,13 @@ class Appointment(TenantScoped, Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None]
+
+    # Set by the booking service (never lazy-loaded): they keep the rows a booking loaded in the
+    # session, so the confirmation and the response reuse them instead of reading them again.
+    provider: Mapped[Provider] = relationship(lazy="raise", viewonly=True)
+    location: Mapped[Location] = relationship(lazy="raise", viewonly=True)
+    patient: Mapped[Patient] = relationship(lazy="raise", viewonly=True)
+    appointment_type: Mapped[AppointmentType] = relationship(lazy="raise", viewonly=True)
 
 
 class AppointmentHistory(TenantScoped, Base):

@@ -109,8 +109,10 @@ def _sequence(session: Session, appt: Appointment) -> int:
     return max(0, len(rows) - 1)
 
 
-def appointment_ics(session: Session, appt: Appointment) -> bytes:
-    """An iCalendar file for the visit in the location's zone (VTIMEZONE included), cancelled or not."""
+def appointment_ics(session: Session, appt: Appointment, sequence: int | None = None) -> bytes:
+    """An iCalendar file for the visit in the location's zone (VTIMEZONE included), cancelled or not.
+
+    SEQUENCE counts the appointment's changes (a new booking is 0)."""
     d = details(session, appt)
     zone = rules.get_zone(d.location.timezone)
     cal = Calendar()
@@ -133,7 +135,7 @@ def appointment_ics(session: Session, appt: Appointment) -> bytes:
         if cancelled
         else ("TENTATIVE" if appt.status == AppointmentStatus.PENDING else "CONFIRMED"),
     )
-    event.add("sequence", _sequence(session, appt))
+    event.add("sequence", _sequence(session, appt) if sequence is None else sequence)
     cal.add_component(event)
     day = appt.start_at.date()
     cal.add_missing_timezones(first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
@@ -168,7 +170,7 @@ def queue_confirmation(session: Session, appt: Appointment, what: str) -> list[O
                 {
                     "filename": f"appointment-{appt.id}.ics",
                     "content_type": "text/calendar",
-                    "content": appointment_ics(session, appt).decode(),
+                    "content": appointment_ics(session, appt, 0 if what != "cancelled" else None).decode(),
                 }
             )
         out.append(

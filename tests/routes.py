@@ -109,6 +109,21 @@ def _other_tenants_reason(world: World, db: Session) -> int:
     return reason.id
 
 
+def _other_tenants_escalation(world: World, db: Session) -> int:
+    from careline.escalations.models import Escalation, Urgency
+    from careline.triage.model import Disposition
+
+    esc = Escalation(
+        tenant_id=world.tenant_b.id,
+        contact_id=_other_tenants_contact(world, db),
+        urgency=Urgency.EMERGENCY,
+        suggested_disposition=Disposition.EMERGENCY,
+    )
+    db.add(esc)
+    db.flush()
+    return esc.id
+
+
 # For every path parameter: how to make an object that tenant A's users must not see.
 # A route with a parameter missing here fails test_every_id_parameter_has_a_factory.
 OTHER_TENANT_OBJECT: dict[str, Callable[[World, Session], int | str]] = {
@@ -117,6 +132,7 @@ OTHER_TENANT_OBJECT: dict[str, Callable[[World, Session], int | str]] = {
     "patient_id": _other_tenants_patient,
     "contact_id": _other_tenants_contact,
     "reason_id": _other_tenants_reason,
+    "escalation_id": _other_tenants_escalation,
 }
 
 # Minimal valid bodies for routes that take one, so the 404 comes from the scope, not from validation.
@@ -140,6 +156,11 @@ SAMPLE_BODIES: dict[tuple[str, str], dict | FormBody] = {
     ("POST", "/console/contacts/{contact_id}/lookup"): FormBody({"name": "Smith"}),
     ("POST", "/console/contacts/{contact_id}/identify"): FormBody({"new_patient": "true"}),
     ("POST", "/console/contacts/{contact_id}/wrap-up"): FormBody({}),
+    ("POST", "/api/v1/escalations/{escalation_id}/answers"): {"question_id": "x", "yes": True},
+    ("POST", "/api/v1/escalations/{escalation_id}/resolve"): {"disposition": "emergency"},
+    ("POST", "/api/v1/escalations/{escalation_id}/cancel"): {"reason": "test"},
+    ("POST", "/nurse/escalations/{escalation_id}/answer"): FormBody({"question_id": "x", "yes": "true"}),
+    ("POST", "/nurse/escalations/{escalation_id}/resolve"): FormBody({"disposition": "emergency"}),
     ("POST", "/console/contacts/{contact_id}/steps/record"): FormBody(
         {"reason_id": 1, "outcome": "transferred"}
     ),

@@ -29,6 +29,8 @@ def _routers() -> list:
     from careline.contacts import service as contacts_service
     from careline.directory import api as directory_api
     from careline.directory import pages as directory_pages
+    from careline.escalations import api as escalations_api
+    from careline.escalations import pages as escalations_pages
     from careline.matching import api as matching_api
     from careline.matching import pages as matching_pages
     from careline.matching import service as matching_service
@@ -64,6 +66,8 @@ def _routers() -> list:
         contacts_api.api,
         console_pages.pages,
         console_panels.pages,
+        escalations_api.api,
+        escalations_pages.pages,
         queues_api.api,
         queues_pages.pages,
         surveys_api.api,
@@ -95,7 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.check_production()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = FastAPI(
-        title="CareLine", version=__version__, docs_url="/api/docs", openapi_url="/openapi.json",
+        title="CareLine",
+        version=__version__,
+        docs_url="/api/docs",
+        openapi_url="/openapi.json",
         lifespan=_lifespan,
     )
     engine = make_engine(settings.database_url)

@@ -201,13 +201,16 @@ def get_scoped(session: Session, model: type, object_id: int, *, what: str | Non
     return obj
 
 
-def str_enum(enum_cls: type) -> Enum:
-    """A portable column for a StrEnum: stores the values (not the names) as VARCHAR with a CHECK."""
+def str_enum(enum_cls: type, name: str | None = None) -> Enum:
+    """A portable column for a StrEnum: stores the values (not the names) as VARCHAR with a CHECK.
+
+    Two columns of the same enum in one table need distinct `name`s (the CHECK constraint's name).
+    """
     return Enum(
         enum_cls,
         native_enum=False,
         length=40,
         create_constraint=True,
         values_callable=lambda e: [m.value for m in e],
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
     )

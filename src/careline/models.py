@@ -6,6 +6,7 @@ from careline.channels import models as channels_models  # noqa: F401
 from careline.contacts import models as contacts_models  # noqa: F401
 from careline.db import Base
 from careline.directory import models as directory_models  # noqa: F401
+from careline.escalations import models as escalations_models  # noqa: F401
 from careline.jobs import models as jobs_models  # noqa: F401
 from careline.patients import models as patients_models  # noqa: F401
 from careline.queues import models as queues_models  # noqa: F401

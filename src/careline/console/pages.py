@@ -10,12 +10,13 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from careline.accounts.permissions import Permission
-from careline.console.rules import highlight, opening_line
+from careline.console.rules import opening_line
 from careline.contacts import service as contacts
 from careline.contacts.analyze import analyze
 from careline.contacts.intents import Intent
 from careline.contacts.models import Contact, ContactStatus, Outcome
 from careline.errors import CareLineError, ValidationFailed
+from careline.kit.text import highlight
 from careline.patients import service as patients
 from careline.patients.models import Patient, PatientPhone
 from careline.tenants.models import Tenant
@@ -44,8 +45,8 @@ QUICK_OUTCOMES: dict[Intent, list[Outcome]] = {
 }
 
 
-# Set when the escalation flow is wired into the console (the button shows only then).
-ESCALATION_ENABLED = False
+# The red-flag banner offers one-click escalation (careline.escalations.pages handles it).
+ESCALATION_ENABLED = True
 
 
 def _by(ctx: RequestContext) -> contacts.By:

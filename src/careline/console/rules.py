@@ -1,11 +1,8 @@
-"""Pure helpers for the console: evidence highlighting and the simulated caller's opening lines."""
+"""Pure helpers for the console: the simulated caller's opening lines."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
-
-from markupsafe import Markup, escape
 
 # What simulated callers say first: a realistic mix of reasons, some several at once, a few alarming.
 OPENING_LINES = [
@@ -29,20 +26,3 @@ OPENING_LINES = [
 def opening_line(rng: random.Random) -> str:
     """One caller's first sentence."""
     return rng.choice(OPENING_LINES)
-
-
-def highlight(text: str, spans: Iterable[tuple[int, int]]) -> Markup:
-    """The text, HTML-escaped, with each (start, end) span wrapped in <mark> (overlaps merged)."""
-    merged: list[list[int]] = []
-    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans if e > s):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out, pos = [], 0
-    for start, end in merged:
-        out.append(escape(text[pos:start]))
-        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
-        pos = end
-    out.append(escape(text[pos:]))
-    return Markup("").join(out)

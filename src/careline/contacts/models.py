@@ -86,7 +86,6 @@ class Contact(TenantScoped, Base):
     ended_at: Mapped[datetime | None]
     abandoned_at: Mapped[datetime | None]
 
-
     @property
     def handle_seconds(self) -> float | None:
         """Talk plus wrap-up time, from answer to end."""
@@ -117,7 +116,6 @@ class ContactReason(TenantScoped, Base):
     disposition_code: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
-
 
 
 class ContactEvent(TenantScoped, Base):

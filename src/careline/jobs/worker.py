@@ -83,7 +83,12 @@ def load_handlers() -> None:
 
 
 # Domains that define job handlers list their module here.
-HANDLER_MODULES: list[str] = ["careline.surveys.jobs", "careline.scheduling.jobs", "careline.queues.jobs"]
+HANDLER_MODULES: list[str] = [
+    "careline.surveys.jobs",
+    "careline.scheduling.jobs",
+    "careline.queues.jobs",
+    "careline.escalations.jobs",
+]
 
 
 def run_forever(

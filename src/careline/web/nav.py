@@ -17,10 +17,11 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Home", "/", Permission.SIGNED_IN),
+    NavItem("Agent console", "/console", Permission.CONTACT_HANDLE),
+    NavItem("Nurse console", "/nurse", Permission.ESCALATION_HANDLE),
+    NavItem("Patients", "/patients", Permission.PATIENT_READ),
     NavItem("Directory", "/directory", Permission.DIRECTORY_READ),
     NavItem("Find a doctor", "/match", Permission.MATCH),
-    NavItem("Agent console", "/console", Permission.CONTACT_HANDLE),
-    NavItem("Patients", "/patients", Permission.PATIENT_READ),
     NavItem("Scheduling", "/scheduling", Permission.SCHEDULE_READ),
     NavItem("Queues", "/queues", Permission.QUEUE_READ),
     NavItem("Reports", "/reports", Permission.REPORT_READ),

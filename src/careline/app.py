@@ -25,6 +25,7 @@ def _routers() -> list:
     from careline.audit import api as audit_api
     from careline.console import pages as console_pages
     from careline.console import panels as console_panels
+    from careline.console import wallboard
     from careline.contacts import api as contacts_api
     from careline.contacts import service as contacts_service
     from careline.directory import api as directory_api
@@ -66,6 +67,7 @@ def _routers() -> list:
         contacts_api.api,
         console_pages.pages,
         console_panels.pages,
+        wallboard.pages,
         escalations_api.api,
         escalations_pages.pages,
         queues_api.api,

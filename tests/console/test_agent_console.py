@@ -36,18 +36,29 @@ def _contact(client, world, number: str = "") -> int:
     return int(response.headers["location"].rsplit("/", 1)[1])
 
 
-def test_a_simulated_call_opens_a_contact_with_what_the_caller_said(app, world, db) -> None:
+def test_a_simulated_call_waits_in_the_queue_and_is_offered_to_the_available_agent(
+    app, world, sessions, db
+) -> None:
+    from careline.queues import service as queues
+
+    with transaction(sessions) as s:
+        queues.ensure_default_queues(s, world.tenant_a.id)
+        queues.set_skills(s, world.agent_a.id, ["general", "scheduling"])
     with signed_in(app, world.agent_a) as client:
-        response = client.post("/console/simulate", data={"csrf_token": CSRF}, follow_redirects=False)
-        assert response.status_code == 303
-        page = client.get(response.headers["location"])
-    assert page.status_code == 200 and "Caller:" in page.text
-    contact = db.scalars(select(Contact)).one()
-    assert (
-        contact.simulated
-        and contact.tenant_id == world.tenant_a.id
-        and contact.agent_user_id == world.agent_a.id
-    )
+        response = client.post("/console/simulate", data={"csrf_token": CSRF}, follow_redirects=True)
+        assert "A simulated caller is waiting" in response.text
+        contact = db.scalars(select(Contact)).one()
+        assert contact.status == "queued" and contact.simulated and contact.tenant_id == world.tenant_a.id
+        client.post("/queues/presence", data={"state": "available"}, headers=HX)
+        strip = client.post("/queues/next", headers=HX).text
+        assert "Caller waiting" in strip and f"/queues/offers/{contact.id}/accept" in strip
+        taken = client.post(
+            f"/queues/offers/{contact.id}/accept", data={"csrf_token": CSRF}, follow_redirects=True
+        )
+        assert taken.status_code == 200 and "Caller:" in taken.text
+    db.expire_all()
+    contact = db.get(Contact, contact.id)
+    assert contact.status == "active" and contact.agent_user_id == world.agent_a.id
 
 
 def test_typing_a_red_flag_shows_the_banner_with_the_evidence_marked(app, world) -> None:

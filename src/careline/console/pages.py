@@ -19,6 +19,7 @@ from careline.errors import CareLineError, ValidationFailed
 from careline.kit.text import highlight
 from careline.patients import service as patients
 from careline.patients.models import Patient, PatientPhone
+from careline.queues import service as queues
 from careline.tenants.models import Tenant
 from careline.tenants.service import list_tenants
 from careline.web.context import RequestContext, require
@@ -89,7 +90,8 @@ def _random_caller(ctx: RequestContext, tenant_id: int, rng: random.Random) -> s
 
 @pages.post("/console/simulate")
 def console_simulate(ctx: Agent, tenant_id: Annotated[int | None, Form()] = None) -> Response:
-    """Demo: an inbound call arrives (a realistic caller and first sentence) and I take it."""
+    """Demo: an inbound call (a realistic caller and first sentence) starts waiting in the client's queue;
+    it is offered in the queue strip to the longest-idle available agent with the skill."""
     rng = random.Random()
     tenant_id = tenant_id or rng.choice(sorted(ctx.tenant_ids))
     contact = contacts.start_contact(
@@ -97,10 +99,13 @@ def console_simulate(ctx: Agent, tenant_id: Annotated[int | None, Form()] = None
         _by(ctx),
         tenant_id=tenant_id,
         caller_number=_random_caller(ctx, tenant_id, rng),
+        status=ContactStatus.QUEUED,
         simulated=True,
     )
     contacts.add_caller_line(ctx.db, contact, _by(ctx), opening_line(rng))
-    return RedirectResponse(f"/console/contacts/{contact.id}", status_code=303)
+    queues.ensure_default_queues(ctx.db, tenant_id)
+    entry = queues.enqueue(ctx.db, contact, _by(ctx))
+    return RedirectResponse(f"/console?waiting={contact.id}&queue={entry.queue_id}", status_code=303)
 
 
 def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:

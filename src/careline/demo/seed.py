@@ -13,6 +13,7 @@ from careline.audit.service import Actor, record
 from careline.db import transaction
 from careline.demo.directory import seed_directory
 from careline.demo.patients import seed_patients
+from careline.demo.queues import seed_queues
 from careline.demo.scheduling import seed_scheduling
 from careline.tenants.models import Tenant
 from careline.tenants.service import create_tenant
@@ -108,4 +109,5 @@ EXTENSIONS: list[Callable[[Session, DemoOptions], dict[str, int]]] = [
     seed_directory,  # first: later domains name its providers, plans and locations
     seed_patients,  # after the directory: patients name its plans, PCPs and locations' ZIPs
     seed_scheduling,  # after patients: calendars for the directory's providers, visits for its patients
+    seed_queues,  # after the directory: its departments name queues; demo staff get their skills
 ]

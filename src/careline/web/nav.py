@@ -19,6 +19,7 @@ NAV: list[NavItem] = [
     NavItem("Home", "/", Permission.SIGNED_IN),
     NavItem("Agent console", "/console", Permission.CONTACT_HANDLE),
     NavItem("Nurse console", "/nurse", Permission.ESCALATION_HANDLE),
+    NavItem("Wallboard", "/wallboard", Permission.QUEUE_MANAGE),
     NavItem("Patients", "/patients", Permission.PATIENT_READ),
     NavItem("Directory", "/directory", Permission.DIRECTORY_READ),
     NavItem("Find a doctor", "/match", Permission.MATCH),

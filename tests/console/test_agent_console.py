@@ -140,3 +140,17 @@ def test_wrap_up_ends_the_contact_and_returns_to_the_console(app, world, db) -> 
 def test_a_practice_manager_has_no_console(app, world) -> None:
     with signed_in(app, world.manager_a) as client:
         assert client.get("/console").status_code == 403
+
+
+def test_a_red_flag_in_what_the_caller_already_said_shows_the_banner_at_once(app, world, sessions) -> None:
+    from careline.audit.service import Actor
+    from careline.contacts import service as contacts
+    from careline.contacts.service import By
+
+    with transaction(sessions) as s:
+        contact = contacts.start_contact(s, By(None, Actor("test")), tenant_id=world.tenant_a.id)
+        contacts.add_caller_line(s, contact, By(None, Actor("test")), "my dad's face is drooping on one side")
+        cid = contact.id
+    with signed_in(app, world.agent_a) as client:
+        page = client.get(f"/console/contacts/{cid}").text
+    assert 'id="caller-screening"' in page and "RED FLAG" in page and "<mark>" in page

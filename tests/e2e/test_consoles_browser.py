@@ -107,11 +107,11 @@ def test_a_red_flag_reaches_the_nurse_live_and_the_outcome_comes_back(browser, s
     agent.get_by_label("What the caller says").fill(
         "move my thursday visit, I can't catch my breath and my left arm hurts"
     )
-    banner = agent.locator("#red-flag-banner")
+    banner = agent.locator("#screening #red-flag-banner")
     banner.wait_for()
     assert "catch my breath" in banner.locator("mark").first.inner_text()
     _shot(agent, "red-flag-banner")
-    agent.get_by_role("button", name="Escalate now").click()
+    banner.get_by_role("button", name="Escalate now").click()
     agent.wait_for_selector("#escalation-status >> text=Nurse being alerted")
     # The nurse's console receives it live (no reload), with the clock running.
     nurse.locator("button.accept-escalation").wait_for()

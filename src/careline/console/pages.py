@@ -131,6 +131,8 @@ def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
         "timeline": contacts.timeline(ctx.db, contact),
         "matches": contacts.caller_matches(ctx.db, contact) if patient is None else [],
         "caller_lines": contacts.caller_lines(ctx.db, contact),
+        # What the caller already said is screened too: a red flag in the first sentence must not wait.
+        "caller_screening": _screening(contact, "\n".join(contacts.caller_lines(ctx.db, contact))),
         "can_escalate": ESCALATION_ENABLED,
         **_schedule_choices(ctx, contact),
     }

@@ -155,9 +155,11 @@ def fill_history(url: str, *, days: int, seed: int) -> None:
 def _contact(db, rng, tenant, arrived, agents, locations, patients, *, busy: float) -> None:
     """One contact with its lifecycle, reasons, red flags, escalation and survey."""
     from careline.contacts.intents import Intent
-    from careline.contacts.models import Channel, Contact, ContactEvent, ContactReason, ContactStatus, Outcome
+    from careline.contacts.models import Channel, Contact, ContactReason, ContactStatus, Outcome
+    from careline.escalations.models import Escalation, EscalationStatus, Urgency
     from careline.patients.models import Patient, ReferralSource
     from careline.surveys.models import AnsweredVia, Survey, SurveyChannel
+    from careline.triage.model import Disposition
 
     channel = _weighted(rng, [(Channel.PHONE, 80), (Channel.SMS, 8), (Channel.CHAT, 9), (Channel.WEB, 3)])
     contact = Contact(
@@ -231,14 +233,21 @@ def _contact(db, rng, tenant, arrived, agents, locations, patients, *, busy: flo
         )
     if red:
         raised = contact.answered_at + timedelta(seconds=rng.randint(20, 90))
-        db.add(ContactEvent(tenant_id=tenant.id, contact_id=contact.id, kind="escalation.raised", at=raised))
-        if rng.random() < 0.95:
-            accepted = raised + timedelta(seconds=rng.lognormvariate(4.0, 0.6))
-            db.add(
-                ContactEvent(
-                    tenant_id=tenant.id, contact_id=contact.id, kind="escalation.accepted", at=accepted
-                )
+        accepted = rng.random() < 0.95
+        seconds = rng.lognormvariate(4.0, 0.6)
+        db.add(
+            Escalation(
+                tenant_id=tenant.id,
+                contact_id=contact.id,
+                raised_at=raised,
+                urgency=Urgency.EMERGENCY,
+                suggested_disposition=Disposition.EMERGENCY,
+                kinds=list(contact.red_flag_kinds),
+                status=EscalationStatus.RESOLVED if accepted else EscalationStatus.CANCELLED,
+                accepted_at=raised + timedelta(seconds=seconds) if accepted else None,
+                time_to_clinician_seconds=seconds if accepted else None,
             )
+        )
     if contact.survey_consent:
         survey = Survey(
             tenant_id=tenant.id,

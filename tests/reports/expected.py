@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from careline.contacts.models import Contact, ContactEvent, ContactReason
+from careline.contacts.models import Contact, ContactReason
 from careline.patients.models import Patient
 from careline.surveys.models import Survey
 from careline.tenants.models import Tenant
@@ -124,30 +124,20 @@ def nearest_rank(values: list[float], q: float) -> float | None:
 
 
 def escalations(db: Session, e: Expected) -> dict:
+    """From the escalations table, read with plain SQL: one row per escalation of the selection's contacts."""
     ids = {c.id for c in e.contacts}
-    events = defaultdict(list)
-    for ev in db.scalars(select(ContactEvent)):
-        if ev.contact_id in ids:
-            events[ev.contact_id].append(ev)
-    times, pending = [], 0
-    for evs in events.values():
-        raised = [ev.at for ev in evs if ev.kind == "escalation.raised"]
-        if not raised:
-            continue
-        first = min(raised)
-        accepted = [ev.at for ev in evs if ev.kind == "escalation.accepted" and ev.at >= first]
-        if accepted:
-            times.append((min(accepted) - first).total_seconds())
-        else:
-            pending += 1
+    rows = db.execute(text("SELECT contact_id, status, time_to_clinician_seconds FROM escalations")).all()
+    mine = [r for r in rows if r.contact_id in ids]
+    times = [r.time_to_clinician_seconds for r in mine if r.time_to_clinician_seconds is not None]
     flagged = [c for c in e.contacts if c.red_flag]
     kinds = Counter(k for c in flagged for k in (c.red_flag_kinds or ["unspecified"]))
     return {
         "red_flag_contacts": len(flagged),
         "by_kind": kinds,
-        "escalated": len(times) + pending,
+        "escalated": len(mine),
         "accepted": len(times),
-        "pending": pending,
+        "pending": sum(1 for r in mine if r.status == "open"),
+        "withdrawn": sum(1 for r in mine if r.status == "cancelled"),
         "median": statistics.median(times) if times else None,
         "p90": nearest_rank(times, 0.9),
         "worst": max(times) if times else None,

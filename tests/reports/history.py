@@ -2,9 +2,9 @@
 
 Made directly with the models (not through `careline simulate`), seeded, with the awkward cases on
 purpose: contacts a minute either side of the range's local midnights, a DST change inside the range,
-patients registered just before or just after their call,
-abandons before and after the answer target, escalations never accepted, unanswered surveys, reasons
-for two locations, patients registered before the range, tenant B's rows that tenant A must not see.
+patients registered just before, during or just after their call, abandons before and after the
+answer target, escalations waiting, withdrawn and raised twice, unanswered surveys, reasons and
+appointments for two locations, tenant B's rows that tenant A must not see.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from careline.contacts.intents import Intent
-from careline.contacts.models import Channel, Contact, ContactEvent, ContactReason, ContactStatus, Outcome
+from careline.contacts.models import Channel, Contact, ContactReason, ContactStatus, Outcome
 from careline.db import transaction
 from careline.directory.models import Location, Provider
+from careline.escalations.models import Escalation, EscalationStatus, Urgency
 from careline.patients.models import Patient, ReferralSource
 from careline.scheduling.models import Appointment, AppointmentStatus, AppointmentType
 from careline.surveys.models import AnsweredVia, Survey, SurveyChannel
+from careline.triage.model import Disposition
 from tests.factories import World
 
 START = date(2026, 10, 19)  # Monday; US DST ends Sunday 2026-11-01, inside the range
@@ -215,23 +217,37 @@ def _contact(
         )
     if contact.red_flag and rng.random() < 0.9:
         raised = contact.answered_at + timedelta(seconds=rng.randint(20, 200))
-        db.add(ContactEvent(tenant_id=tenant_id, contact_id=contact.id, kind="escalation.raised", at=raised))
-        if rng.random() < 0.85:
-            accepted = raised + timedelta(seconds=rng.randint(15, 400))
+        fate = rng.choices(["accepted", "resolved", "open", "cancelled"], [50, 30, 10, 10])[0]
+        esc = Escalation(
+            tenant_id=tenant_id,
+            contact_id=contact.id,
+            raised_at=raised,
+            urgency=Urgency.EMERGENCY,
+            suggested_disposition=Disposition.EMERGENCY,
+            kinds=list(contact.red_flag_kinds),
+            status=EscalationStatus(fate),
+        )
+        if fate in ("accepted", "resolved"):
+            esc.accepted_at = raised + timedelta(
+                seconds=rng.randint(15, 400), milliseconds=rng.randint(0, 999)
+            )
+            esc.time_to_clinician_seconds = (esc.accepted_at - raised).total_seconds()
+            esc.accepted_by_user_id = agents[0]
+        db.add(esc)
+        if fate == "cancelled" and rng.random() < 0.5:  # raised again after a withdrawn one
+            again = raised + timedelta(seconds=90)
             db.add(
-                ContactEvent(
-                    tenant_id=tenant_id, contact_id=contact.id, kind="escalation.accepted", at=accepted
+                Escalation(
+                    tenant_id=tenant_id,
+                    contact_id=contact.id,
+                    raised_at=again,
+                    urgency=Urgency.URGENT,
+                    suggested_disposition=Disposition.URGENT,
+                    status=EscalationStatus.ACCEPTED,
+                    accepted_at=again + timedelta(seconds=42),
+                    time_to_clinician_seconds=42.0,
                 )
             )
-            if rng.random() < 0.3:  # a second acceptance later must not count
-                db.add(
-                    ContactEvent(
-                        tenant_id=tenant_id,
-                        contact_id=contact.id,
-                        kind="escalation.accepted",
-                        at=accepted + timedelta(seconds=500),
-                    )
-                )
     if contact.survey_consent:
         survey = Survey(
             tenant_id=tenant_id,

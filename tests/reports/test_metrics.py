@@ -103,16 +103,17 @@ def test_reasons_work_off_the_desk_and_new_patients_match_the_rows(world, histor
         assert d.new_patients.unregistered_new_callers == unregistered
 
 
-def test_red_flags_and_time_to_clinician_match_the_events(world, history, session, db) -> None:
+def test_red_flags_and_time_to_clinician_match_the_escalations(world, history, session, db) -> None:
     checked = 0
     for tenant_ids, start, end, loc in _selections(world, history):
         d = metrics.dashboard(session, tenant_ids, start, end, loc).escalations
         want = x.escalations(db, x.load(db, tenant_ids, start, end, loc))
-        assert (d.red_flag_contacts, d.escalated, d.accepted, d.pending) == (
+        assert (d.red_flag_contacts, d.escalated, d.accepted, d.pending, d.withdrawn) == (
             want["red_flag_contacts"],
             want["escalated"],
             want["accepted"],
             want["pending"],
+            want["withdrawn"],
         )
         assert d.by_kind == dict(want["by_kind"])
         assert x.close(d.median_s, want["median"]) and x.close(d.p90_s, want["p90"])

@@ -406,11 +406,12 @@ def tables(d: Dashboard, clients: Sequence[tuple[Tenant, Dashboard]] = ()) -> di
                 ("Escalations raised", e.escalated),
                 ("Accepted by a clinician", e.accepted),
                 ("Waiting for a clinician", e.pending),
+                ("Withdrawn before a clinician took it", e.withdrawn),
                 ("Time to clinician, median", e.median_s),
                 ("Time to clinician, 90th percentile", e.p90_s),
                 ("Time to clinician, worst", e.worst_s),
             ],
-            row_kinds=["int"] * 4 + ["secs"] * 3,
+            row_kinds=["int"] * 5 + ["secs"] * 3,
         ),
         Table(
             "red_flags",

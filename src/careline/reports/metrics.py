@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from careline.accounts.models import User
 from careline.contacts.intents import Intent
-from careline.contacts.models import Channel, Contact, ContactEvent, ContactReason, Outcome
+from careline.contacts.models import Channel, Contact, ContactReason, Outcome
+from careline.escalations.models import Escalation, EscalationStatus
 from careline.kit.timeutil import local_to_utc, to_local
 from careline.patients.models import Patient, ReferralSource
 from careline.scheduling.models import Appointment
@@ -32,8 +33,6 @@ from careline.surveys.models import Survey
 from careline.tenants.models import Tenant
 
 DEFAULT_TARGET_S = 30  # service level: answered within 30 seconds
-ESCALATION_RAISED = "escalation.raised"
-ESCALATION_ACCEPTED = "escalation.accepted"
 ROUTED_INTENTS = (Intent.REFILL, Intent.RECORDS)
 
 
@@ -412,51 +411,65 @@ def new_patients(
 class Escalations:
     """Red-flag contacts and how fast a clinician took the escalations raised for them.
 
-    Time to clinician: from the contact's first "escalation.raised" event to the first
-    "escalation.accepted" event after it (the contact timeline); pending ones have no acceptance yet.
+    From the escalations table: every escalation of a contact in the selection; time to clinician is
+    its `time_to_clinician_seconds` (acceptance minus raise). Withdrawn ones (cancelled while
+    waiting) never reached a clinician and have no time; waiting ones are still open.
     """
 
     red_flag_contacts: int
     by_kind: dict[str, int]
     escalated: int
     accepted: int
-    pending: int
+    pending: int  # still waiting for a clinician
+    withdrawn: int
     median_s: float | None
     p90_s: float | None
     worst_s: float | None
 
 
-def escalation_times(session: Session, p: Period) -> dict[int, float | None]:
-    """Seconds from raise to acceptance per escalated contact (None while nobody has accepted)."""
+@dataclass(frozen=True)
+class EscalationTime:
+    escalation_id: int
+    contact_id: int
+    status: str
+    seconds: float | None  # raise to acceptance; None when never accepted
+
+
+def escalation_times(session: Session, p: Period) -> list[EscalationTime]:
+    """The escalations of the period's contacts with their time to clinician."""
     stmt = (
-        select(ContactEvent.contact_id, ContactEvent.kind, ContactEvent.at)
-        .join(Contact, Contact.id == ContactEvent.contact_id)
-        .where(in_period(p), ContactEvent.kind.in_((ESCALATION_RAISED, ESCALATION_ACCEPTED)))
-        .order_by(ContactEvent.contact_id, ContactEvent.at, ContactEvent.id)
+        select(
+            Escalation.id,
+            Escalation.contact_id,
+            Escalation.status,
+            Escalation.raised_at,
+            Escalation.accepted_at,
+            Escalation.time_to_clinician_seconds,
+        )
+        .join(Contact, Contact.id == Escalation.contact_id)
+        .where(in_period(p))
+        .order_by(Escalation.id)
     )
-    raised: dict[int, datetime] = {}
-    accepted: dict[int, datetime] = {}
-    for contact_id, kind, at in session.execute(stmt):
-        if kind == ESCALATION_RAISED:
-            raised.setdefault(contact_id, at)
-        elif contact_id in raised and contact_id not in accepted:
-            accepted[contact_id] = at
-    return {
-        cid: (accepted[cid] - at).total_seconds() if cid in accepted else None for cid, at in raised.items()
-    }
+    out = []
+    for esc_id, contact_id, status, raised_at, accepted_at, seconds in session.execute(stmt):
+        if seconds is None and accepted_at is not None:
+            seconds = max(0.0, (accepted_at - raised_at).total_seconds())
+        out.append(EscalationTime(esc_id, contact_id, str(status), seconds))
+    return out
 
 
 def _escalations(session: Session, p: Period, rows: list[_Row]) -> Escalations:
     flagged = [r for r in rows if r.red_flag]
     kinds = Counter(k for r in flagged for k in (r.red_flag_kinds or ["unspecified"]))
     times = escalation_times(session, p)
-    done = [s for s in times.values() if s is not None]
+    done = [t.seconds for t in times if t.seconds is not None]
     return Escalations(
         red_flag_contacts=len(flagged),
         by_kind=dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
         escalated=len(times),
         accepted=len(done),
-        pending=len(times) - len(done),
+        pending=sum(t.status == EscalationStatus.OPEN for t in times),
+        withdrawn=sum(t.status == EscalationStatus.CANCELLED for t in times),
         median_s=statistics.median(done) if done else None,
         p90_s=percentile(done, 0.9),
         worst_s=max(done) if done else None,

@@ -1,7 +1,7 @@
 """Fill a demo database with weeks of contact history, then screenshot the report pages.
 
     careline db upgrade && careline demo          # CARELINE_DATABASE_URL=sqlite:////tmp/shots.db
-    python docs/screenshots/make_screenshots.py --database-url sqlite:////tmp/shots.db
+    python docs/screenshots/make_report_screenshots.py --database-url sqlite:////tmp/shots.db
 
 The history is made directly with the contacts models (a stand-in until `careline simulate --history`
 fills demo weeks): arrivals follow a weekday and time-of-day curve, waits grow with the load, and

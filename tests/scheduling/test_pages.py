@@ -110,6 +110,7 @@ def test_reschedule_from_the_page(client, cal) -> None:
 def test_admins_configure_types_and_calendars(app, world, cal, clock, db) -> None:
     with signed_in(app, world.admin) as admin:
         admin.follow_redirects = False
+        assert 'href="/scheduling/config"' in admin.get("/scheduling").text
         page = admin.get("/scheduling/config")
         assert page.status_code == 200 and "New patient visit" in page.text
         r = admin.post(
@@ -155,3 +156,4 @@ def test_admins_configure_types_and_calendars(app, world, cal, clock, db) -> Non
 
 def test_agents_cannot_configure(client, cal) -> None:
     assert client.get("/scheduling/config").status_code == 403
+    assert 'href="/scheduling/config"' not in client.get("/scheduling").text

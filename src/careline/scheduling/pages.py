@@ -100,6 +100,7 @@ def search_page(request: Request, ctx: Reader) -> Response:
         "today": utcnow().date(),
     }
     context["reschedule_id"] = _int(request.query_params.get("reschedule_id"))
+    context["can_configure"] = ctx.can(Permission.SCHEDULE_CONFIGURE)
     return render(request, "scheduling/search.html", context)
 
 

@@ -428,7 +428,9 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
                 s,
                 a,
                 specialties=[code] + ([rng.choice(codes)] if rng.random() < 0.2 else []),
-                languages=["en"] + (["es"] if rng.random() < 0.3 else []),
+                languages=["en"]
+                + (["es"] if rng.random() < 0.3 else [])
+                + (["gu"] if rng.random() < 0.05 else []),
                 location_ids=list(dict.fromkeys(where)),
                 gender=rng.choice(["female", "male"]),
                 accepting_new_patients=rng.random() < 0.85,
@@ -442,14 +444,14 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
     monkeypatch.setattr(service, "FIRST_BATCH", 2)
     requests = []
     for need in ("knee pain", "need a physical", "dermatologist", "pregnant", "my son's asthma"):
-        for _ in range(4):
+        for _ in range(6):
             requests.append(
                 dict(
                     need=need,
                     zip=rng.choice(zips),
                     work_zip=rng.choice([None, "60601", rng.choice(zips)]),
                     plan_id=rng.choice([None, *plans]),
-                    language=rng.choice([None, "es"]),
+                    language=rng.choice([None, "es", "gu"]),
                     language_required=rng.random() < 0.5,
                     gender=rng.choice([None, "female"]),
                     max_miles=rng.choice([None, 3, 8]),
@@ -459,6 +461,11 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
                 )
             )
     seen = 0
+    ends: list[str] = []
+    other_end = service._other_end
+    monkeypatch.setattr(
+        service, "_other_end", lambda s, q: ends.append(other_end(s, q)[0]) or other_end(s, q)
+    )
     with transaction(sessions, Scope(frozenset({a}))) as s:
         for request in requests:
             walked = match(s, MatchRequest(tenant_id=a, **request))
@@ -469,3 +476,4 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
             ], request
             seen += len(key)
     assert seen > 100
+    assert {"specialty", "language"} <= set(ends)  # both other ends were taken, not only locations

@@ -597,8 +597,9 @@ def _hard_filters(stmt: Any, q: Query) -> Any:
     if q.accepting_required:
         stmt = stmt.where(_P.c.accepting_new_patients.is_(True))
     if q.language and q.language_required:
+        spoken = _LANG.alias("spoken")  # not the language end's own provider_languages
         stmt = stmt.where(
-            exists().where(_LANG.c.provider_id == _P.c.id, plain(_LANG.c.language) == q.language)
+            exists().where(spoken.c.provider_id == _P.c.id, plain(spoken.c.language) == q.language)
         )
     if q.gender and q.gender_required:
         stmt = stmt.where(_P.c.gender == Gender(q.gender))
@@ -630,9 +631,10 @@ def _columns(q: Query) -> list[Any]:
         _PL.c.location_id.label("lid"),
     ]
     if q.language and not q.language_required:
+        spoken = _LANG.alias("spoken")
         cols.append(
             exists()
-            .where(_LANG.c.provider_id == _P.c.id, plain(_LANG.c.language) == q.language)
+            .where(spoken.c.provider_id == _P.c.id, plain(spoken.c.language) == q.language)
             .label("speaks")
         )
     if q.plan_id is not None:
@@ -658,18 +660,42 @@ def _at_spots(q: Query, location_ids: Sequence[int]) -> Any:
     return _hard_filters(stmt, q)
 
 
-def _by_specialty(q: Query, location_ids: Sequence[int]) -> Any:
-    """The same rows found from the other end, for a specialty with few rows: its specialty rows
-    (taxonomy index) -> their links at these locations (an index-only probe) -> providers."""
+def _specialty_from(q: Query, location_ids: Sequence[int]) -> Any:
+    """provider_specialties (taxonomy index) -> their links at these locations -> providers."""
     # plain(): probe a provider's one or two links by provider_id and test the location afterwards,
     # rather than one probe per listed location.
     links = InOrder(
         _S, _PL, and_(_PL.c.provider_id == _S.c.provider_id, plain(_PL.c.location_id).in_(list(location_ids)))
     )
+    return InOrder(links, _P, _P.c.id == _S.c.provider_id)
+
+
+def _by_specialty(q: Query, location_ids: Sequence[int], columns: Sequence[Any] | None = None) -> Any:
+    """The same rows found from the other end, for a specialty with few rows: its specialty rows
+    (taxonomy index) -> their links at these locations (an index-only probe) -> providers."""
     stmt = (
-        select(*_columns(q))
-        .select_from(InOrder(links, _P, _P.c.id == _S.c.provider_id))
+        select(*(columns or _columns(q)))
+        .select_from(_specialty_from(q, location_ids))
         .where(_S.c.taxonomy_code.in_(q.codes))
+    )
+    return _hard_filters(stmt, q)
+
+
+def _by_language(q: Query, location_ids: Sequence[int], columns: Sequence[Any] | None = None) -> Any:
+    """The same rows from a required language's end: its speakers (language index) -> their specialty
+    rows of the need -> their links at these locations -> providers."""
+    speakers = InOrder(
+        _LANG, _S, and_(_S.c.provider_id == _LANG.c.provider_id, _S.c.taxonomy_code.in_(q.codes))
+    )
+    links = InOrder(
+        speakers,
+        _PL,
+        and_(_PL.c.provider_id == _LANG.c.provider_id, plain(_PL.c.location_id).in_(list(location_ids))),
+    )
+    stmt = (
+        select(*(columns or _columns(q)))
+        .select_from(InOrder(links, _P, _P.c.id == _LANG.c.provider_id))
+        .where(_LANG.c.language == q.language)
     )
     return _hard_filters(stmt, q)
 
@@ -780,7 +806,7 @@ def _merge(
 
 
 FIRST_BATCH = 8  # locations in the first step of the walk; each later step doubles
-MAX_CODE_ROWS = 10000  # a specialty with more rows than this is always read location by location
+MAX_END_ROWS = 10000  # a specialty or language with more rows than this is never the end to read from
 SMALL_BATCH = 1500  # a batch with at most this many provider links is always read location by location
 
 
@@ -793,8 +819,8 @@ def search(
     `limit`-th best score so far cannot be beaten by anyone farther away (their distance points are
     at most those of the next location, plus every other component at its maximum). So the top of
     the list is exact while the walk usually reads a few hundred rows, not every provider within
-    reach. A batch of locations with more provider links than the specialty has rows (index-only
-    counts decide) is read from the specialty end instead.
+    reach. When reading on costs more than reading the need's specialty (or a required language)
+    in the whole tenant, that end is read instead (index-only counts decide).
     Returns the candidates and how many locations were looked at.
     """
     hints = rules.reason_hints(prefs)
@@ -805,11 +831,14 @@ def search(
     out: dict[int, Candidate] = {}
     if not spots:
         return out, 0
-    # Which end to read a batch from: locations whose provider links outnumber the specialty's rows
-    # (a hospital where every specialist has privileges, or a large batch far out) are cheaper read
-    # from the specialty end (its rows, kept when at one of the batch's locations). Both counts are
-    # index-only and capped, and the specialty's is only taken once a batch is big.
-    code_rows: int | None = None
+    # Which end to read from. Walking locations costs their provider links; the other ends cost the
+    # rows of the need's specialties, or of a required language, in the whole tenant (index-only
+    # counts, capped, taken once the walk stops being small). A batch with more links than the other
+    # end has rows (a hospital where every specialist has privileges) is read from that end; and a
+    # walk that has not found enough after reading more than twice that many links (a thin specialty,
+    # a rare language, filters few pass) reads everything left from that end at once.
+    other: tuple[str, int] | None = None
+    links_read = 0
     scores: list[float] = []
     rest = w.non_distance_max(prefs)
     i, size, rows_read = 0, FIRST_BATCH, 0
@@ -817,15 +846,24 @@ def search(
         batch = spots[i : i + size]
         before = set(out)
         ids = [s.id for s in batch]
-        from_specialty = False
-        if _link_rows(session, ids, SMALL_BATCH) > SMALL_BATCH:
-            if code_rows is None:
-                code_rows = _code_rows(session, q.codes, MAX_CODE_ROWS)
-            from_specialty = code_rows < MAX_CODE_ROWS and _link_rows(session, ids, code_rows) > code_rows
-        if from_specialty:
-            rows = session.execute(_by_specialty(q, ids)).all()
+        links = _link_rows(session, ids, SMALL_BATCH if other is None else max(other[1], SMALL_BATCH))
+        if other is None and links_read + links > SMALL_BATCH:
+            other = _other_end(session, q)
+            if links > SMALL_BATCH:
+                links = _link_rows(session, ids, max(other[1], SMALL_BATCH))
+        stmt = _at_spots(q, ids)
+        if other is not None and other[1] < MAX_END_ROWS:
+            by_end = _by_specialty if other[0] == "specialty" else _by_language
+            if len(out) < limit and links_read + links > 2 * other[1]:
+                batch = spots[i:]
+                stmt = by_end(q, [s.id for s in batch])
+            elif links > other[1]:
+                stmt = by_end(q, ids)
+            else:
+                links_read += links
         else:
-            rows = session.execute(_at_spots(q, ids)).all()
+            links_read += links
+        rows = session.execute(stmt).all()
         i += len(batch)
         size *= 2
         rows_read += len(rows)
@@ -839,6 +877,17 @@ def search(
             if scores[limit - 1] > rules.distance_points(spots[i].miles, w) + rest + 1e-9:
                 break
     return out, i
+
+
+def _other_end(session: Session, q: Query) -> tuple[str, int]:
+    """The cheaper end to read from instead of locations, with its row count (capped)."""
+    end = ("specialty", _code_rows(session, q.codes, MAX_END_ROWS))
+    if q.language and q.language_required:
+        some = select(_LANG.c.id).where(_LANG.c.language == q.language).limit(end[1]).subquery()
+        speakers = int(session.scalar(select(func.count()).select_from(some)) or 0)
+        if speakers < end[1]:
+            end = ("language", speakers)
+    return end
 
 
 def _code_rows(session: Session, codes: Sequence[str], cap: int) -> int:
@@ -897,19 +946,20 @@ def _fill_locations(session: Session, cands: Mapping[int, Candidate]) -> None:
 
 
 def count_within(session: Session, q: Query, spots: Sequence[Spot], cap: int) -> tuple[int, bool]:
-    """How many providers meet the query at these locations (up to `cap`; True when capped)."""
+    """How many providers meet the query at these locations (up to `cap`; True when capped), read
+    from whichever end has fewer rows: the locations' links, the specialty's or a language's rows."""
     if not spots:
         return 0, False
-    ids = (
-        _hard_filters(
-            select(_P.c.id).select_from(_walk_from(q)).where(_PL.c.location_id.in_([s.id for s in spots])),
-            q,
+    ids = [s.id for s in spots]
+    end, end_rows = _other_end(session, q)
+    if end_rows < MAX_END_ROWS and _link_rows(session, ids, end_rows) > end_rows:
+        stmt = (_by_specialty(q, ids) if end == "specialty" else _by_language(q, ids)).with_only_columns(
+            _P.c.id
         )
-        .distinct()
-        .limit(cap + 1)
-        .subquery()
-    )
-    n = int(session.scalar(select(func.count()).select_from(ids)) or 0)
+    else:
+        stmt = _hard_filters(select(_P.c.id).select_from(_walk_from(q)).where(_PL.c.location_id.in_(ids)), q)
+    some = stmt.distinct().limit(cap + 1).subquery()
+    n = int(session.scalar(select(func.count()).select_from(some)) or 0)
     return min(n, cap), n > cap
 
 

@@ -13,7 +13,7 @@ from careline.audit.service import Actor
 from careline.db import Scope, transaction
 from careline.directory.models import Provider
 from careline.errors import NotFound, ValidationFailed
-from careline.matching import service
+from careline.matching import candidates, service
 from careline.matching.service import MatchRequest, match
 from tests.matching.conftest import names
 from tests.matching.world import SPORTS
@@ -440,8 +440,8 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
                 telehealth=rng.random() < 0.3,
                 visit_reasons=rng.choice([[], ["knee pain"], ["annual physical"]]),
             )
-    monkeypatch.setattr(service, "SMALL_BATCH", 30)
-    monkeypatch.setattr(service, "FIRST_BATCH", 2)
+    monkeypatch.setattr(candidates, "SMALL_BATCH", 30)
+    monkeypatch.setattr(candidates, "FIRST_BATCH", 2)
     requests = []
     for need in ("knee pain", "need a physical", "dermatologist", "pregnant", "my son's asthma"):
         for _ in range(6):
@@ -462,9 +462,9 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
             )
     seen = 0
     ends: list[str] = []
-    other_end = service._other_end
+    other_end = candidates._other_end
     monkeypatch.setattr(
-        service, "_other_end", lambda s, q: ends.append(other_end(s, q)[0]) or other_end(s, q)
+        candidates, "_other_end", lambda s, q: ends.append(other_end(s, q)[0]) or other_end(s, q)
     )
     with transaction(sessions, Scope(frozenset({a}))) as s:
         for request in requests:

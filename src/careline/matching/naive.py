@@ -24,8 +24,8 @@ from careline.directory.models import (
     ProviderSpecialty,
 )
 from careline.matching import rules
+from careline.matching.candidates import MAX_MILES, Query
 from careline.matching.rules import Candidate, Preferences, Weights
-from careline.matching.service import MAX_MILES, Query
 
 
 def _tenant_rows(session: Session, model: type, tenant_id: int, *names: str) -> list[Any]:
@@ -41,7 +41,7 @@ def _tenant_rows(session: Session, model: type, tenant_id: int, *names: str) -> 
 def full_scan(
     session: Session, q: Query, prefs: Preferences, w: Weights, limit: int
 ) -> tuple[dict[int, Candidate], int]:
-    """Every candidate of the tenant meeting the query (same shape as `service.search`)."""
+    """Every candidate of the tenant meeting the query (same shape as `candidates.search`)."""
     tid = q.tenant_id
     providers = _tenant_rows(
         session, Provider, tid,

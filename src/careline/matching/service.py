@@ -1,27 +1,24 @@
-"""Find a doctor: map the need, find candidates near home or work with one indexed query, rank, explain.
+"""Find a doctor: resolve the request, find the candidates, rank them with reasons, explain an empty
+list; the client's vocabulary and weights.
 
-The query plan (see docs/matching.md): provider_specialties (taxonomy code in the need's list) join
-providers join provider_locations join locations whose lat/lon fall inside the bounding box around
-home or work, with every hard filter in SQL (plan, accepting new patients, language when required,
-age group, gender when required, active), nearest first, at most `Weights.candidate_cap` rows. Exact
-distances, the nearer of home and work, scores and reasons are then worked out in Python
-(`rules.py`); the top few get their next new-patient opening from scheduling.
+`match()` maps the words to specialties (the client's vocabulary), reads the patient record when
+given (audited), finds candidates near home or work (`candidates.search`, an exact nearest-first walk
+over indexed queries), ranks them (`rules`), asks scheduling for the next new-patient opening of the
+top few, and says in words why the list is empty and what relaxing one constraint would find.
+Referrals are in `referrals.py` (re-exported here).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 
-from sqlalchemy import Text, and_, cast, exists, func, or_, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.selectable import Join
 
 from careline.audit.service import Actor, record
 from careline.db import scope_of
@@ -29,21 +26,25 @@ from careline.directory import reference, validate
 from careline.directory.models import (
     Gender,
     InsurancePlan,
-    Location,
-    Provider,
-    ProviderLanguage,
-    ProviderLocation,
-    ProviderPlan,
-    ProviderSpecialty,
 )
 from careline.errors import NotFound, ValidationFailed
 from careline.kit import geo
 from careline.kit.clock import utcnow
 from careline.matching import rules
+from careline.matching.candidates import (
+    MAX_MILES,
+    Query,
+    Spot,
+    any_at_client,
+    count_within,
+    languages_of,
+    search,
+    spots_within,
+)
+from careline.matching.referrals import ContactsPort, booking_hint, connect_contacts, refer
 from careline.matching.rules import Candidate, NeedMatch, Opening, Place, Preferences, Vocabulary, Weights
 from careline.tenants.models import Tenant
 
-MAX_MILES = 200.0
 MAX_LIMIT = 50
 RELAX_CAP = 1000  # providers counted for a relaxation; more is reported as "1,000+"
 
@@ -272,25 +273,6 @@ def settings_view(session: Session, tenant_id: int) -> dict[str, Any]:
 # ============================================================================ resolving the request
 
 
-@dataclass(frozen=True)
-class Query:
-    """One candidate search: the hard filters as they go into SQL."""
-
-    tenant_id: int
-    codes: tuple[str, ...]
-    places: tuple[Place, ...]
-    miles: float | None  # None: no distance limit
-    age: int | None = None
-    age_group: str | None = None
-    plan_id: int | None = None
-    accepting_required: bool = True
-    language: str | None = None
-    language_required: bool = False
-    gender: str | None = None
-    gender_required: bool = False
-    name: str | None = None  # a named provider: search by name instead of specialty
-
-
 @dataclass
 class _Resolved:
     tenant: Tenant
@@ -483,514 +465,6 @@ def _resolve(session: Session, req: MatchRequest, actor: Actor | None) -> _Resol
     )
 
 
-# ============================================================================ the candidate query
-
-
-class Spot(NamedTuple):
-    """An active location of the tenant within reach, with its distance from the nearer place."""
-
-    id: int
-    name: str
-    address: str
-    city: str
-    zip: str
-    lat: float
-    lon: float
-    timezone: str
-    miles: float
-    place: str
-
-
-_L = Location.__table__
-
-
-def _in_boxes(places: Sequence[Place], miles: float) -> Any:
-    parts = [
-        and_(_L.c.lat.between(lo_lat, hi_lat), _L.c.lon.between(lo_lon, hi_lon))
-        for lo_lat, hi_lat, lo_lon, hi_lon in rules.boxes(places, miles)
-    ]
-    return parts[0] if len(parts) == 1 else or_(*parts)
-
-
-def spots_within(session: Session, tenant_id: int, places: Sequence[Place], miles: float) -> list[Spot]:
-    """The tenant's active locations within `miles` of the nearer place, nearest first (exact distance).
-
-    One query on the (lat, lon) index for the bounding boxes (the tenant named explicitly, see below);
-    a tenant has thousands of locations at most, so this stays small at 100,000 providers.
-    """
-    stmt = select(
-        _L.c.id, _L.c.name, _L.c.address_line1, _L.c.city, _L.c.zip, _L.c.lat, _L.c.lon, _L.c.timezone
-    ).where(_in_boxes(places, miles), plain(_L.c.tenant_id) == tenant_id, _L.c.active.is_(True))
-    nearest_to = rules.nearest_fn(places)
-    out = []
-    for row in session.execute(stmt).all():
-        distance, place = nearest_to(row[5], row[6])
-        if distance <= miles:
-            out.append(Spot(*row, distance, place))
-    out.sort(key=lambda x: (x.miles, x.id))
-    return out
-
-
-# The candidate queries use the tables themselves (not the ORM classes), with the tenant named
-# explicitly: `providers.tenant_id = :tenant` (the tenant was checked against the session's scope in
-# `_resolve`), and the locations walked are the tenant's.
-# Why: the scope filter adds `tenant_id IN (...)` on every table, and SQLite without table statistics
-# (nobody runs ANALYZE) takes that short IN list for the most selective index and scans every row of
-# the tenant. The joins are also written `InOrder`: SQLite must run them in the order written (CROSS
-# JOIN), location -> provider links -> the provider's specialty rows -> the provider row, so the wide
-# provider row is read only for providers of the specialty; and `plain(column)` (`+column` on SQLite)
-# keeps it from using an index for a test that is cheaper made on the row already found. PostgreSQL,
-# which has statistics, gets plain joins and columns and plans them itself. The results are the same.
-_P = Provider.__table__
-_S = ProviderSpecialty.__table__
-_PL = ProviderLocation.__table__
-_LANG = ProviderLanguage.__table__
-_PP = ProviderPlan.__table__
-
-
-class InOrder(Join):
-    """An inner join that SQLite runs left to right (it renders as CROSS JOIN); a JOIN elsewhere."""
-
-    inherit_cache = True
-
-
-class plain(FunctionElement):
-    """The column as is; on SQLite `+column`, which the planner will not look up through an index."""
-
-    inherit_cache = True
-
-    def __init__(self, column: Any) -> None:
-        super().__init__(column)
-        self.type = column.type
-
-
-@compiles(plain)
-def _plain(element: plain, compiler: Any, **kw: Any) -> str:
-    return compiler.process(next(iter(element.clauses)), **kw)
-
-
-@compiles(plain, "sqlite")
-def _plain_sqlite(element: plain, compiler: Any, **kw: Any) -> str:
-    return "+" + compiler.process(next(iter(element.clauses)), **kw)
-
-
-@compiles(InOrder, "sqlite")
-def _cross_join(join: InOrder, compiler: Any, **kw: Any) -> str:
-    kw.pop("asfrom", None)
-    return (
-        join.left._compiler_dispatch(compiler, asfrom=True, **kw)
-        + " CROSS JOIN "
-        + join.right._compiler_dispatch(compiler, asfrom=True, **kw)
-        + " ON "
-        + join.onclause._compiler_dispatch(compiler, **kw)
-    )
-
-
-def _hard_filters(stmt: Any, q: Query) -> Any:
-    """The request's hard filters on providers (tenant, active, plan, accepting, language, gender, age)."""
-    stmt = stmt.where(plain(_P.c.tenant_id) == q.tenant_id, _P.c.active.is_(True))
-    if q.plan_id is not None:
-        plan = exists().where(_PP.c.provider_id == _P.c.id, plain(_PP.c.plan_id) == q.plan_id)
-        if q.accepting_required:
-            plan = plan.where(_PP.c.accepting_new.is_(True))
-        stmt = stmt.where(plan)
-    if q.accepting_required:
-        stmt = stmt.where(_P.c.accepting_new_patients.is_(True))
-    if q.language and q.language_required:
-        spoken = _LANG.alias("spoken")  # not the language end's own provider_languages
-        stmt = stmt.where(
-            exists().where(spoken.c.provider_id == _P.c.id, plain(spoken.c.language) == q.language)
-        )
-    if q.gender and q.gender_required:
-        stmt = stmt.where(_P.c.gender == Gender(q.gender))
-    if q.age_group is not None:
-        stmt = stmt.where(_P.c[f"sees_{q.age_group}"].is_(True))
-    if q.age is not None:
-        stmt = stmt.where(
-            or_(_P.c.min_age.is_(None), _P.c.min_age <= q.age),
-            or_(_P.c.max_age.is_(None), _P.c.max_age >= q.age),
-        )
-    return stmt
-
-
-def _columns(q: Query) -> list[Any]:
-    """What a candidate row carries. Visit reasons come as their raw JSON text: most rows fail the
-    cheap word check in `_reasons` and are never decoded."""
-    cols: list[Any] = [
-        _P.c.id.label("pid"),
-        _P.c.first_name,
-        _P.c.last_name,
-        _P.c.credentials,
-        _P.c.gender,
-        _P.c.accepting_new_patients.label("accepting"),
-        _P.c.telehealth,
-        cast(_P.c.visit_reasons, Text).label("reasons_raw"),
-        cast(_P.c.conditions, Text).label("conditions_raw"),
-        _S.c.taxonomy_code.label("code"),
-        _S.c.is_primary.label("primary"),
-        _PL.c.location_id.label("lid"),
-    ]
-    if q.language and not q.language_required:
-        spoken = _LANG.alias("spoken")
-        cols.append(
-            exists()
-            .where(spoken.c.provider_id == _P.c.id, plain(spoken.c.language) == q.language)
-            .label("speaks")
-        )
-    if q.plan_id is not None:
-        plan = (
-            select(_PP.c.accepting_new)
-            .where(_PP.c.provider_id == _P.c.id, plain(_PP.c.plan_id) == q.plan_id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        cols.append(plan.label("plan_accepting"))
-    return cols
-
-
-def _walk_from(q: Query) -> Any:
-    """provider_locations -> the provider's specialty rows of the need -> providers, in that order."""
-    links = InOrder(_PL, _S, and_(_S.c.provider_id == _PL.c.provider_id, _S.c.taxonomy_code.in_(q.codes)))
-    return InOrder(links, _P, _P.c.id == _PL.c.provider_id)
-
-
-def _at_spots(q: Query, location_ids: Sequence[int]) -> Any:
-    """Providers of the need's specialties practising at these locations, hard filters applied."""
-    stmt = select(*_columns(q)).select_from(_walk_from(q)).where(_PL.c.location_id.in_(list(location_ids)))
-    return _hard_filters(stmt, q)
-
-
-def _specialty_from(q: Query, location_ids: Sequence[int]) -> Any:
-    """provider_specialties (taxonomy index) -> their links at these locations -> providers."""
-    # plain(): probe a provider's one or two links by provider_id and test the location afterwards,
-    # rather than one probe per listed location.
-    links = InOrder(
-        _S, _PL, and_(_PL.c.provider_id == _S.c.provider_id, plain(_PL.c.location_id).in_(list(location_ids)))
-    )
-    return InOrder(links, _P, _P.c.id == _S.c.provider_id)
-
-
-def _by_specialty(q: Query, location_ids: Sequence[int], columns: Sequence[Any] | None = None) -> Any:
-    """The same rows found from the other end, for a specialty with few rows: its specialty rows
-    (taxonomy index) -> their links at these locations (an index-only probe) -> providers."""
-    stmt = (
-        select(*(columns or _columns(q)))
-        .select_from(_specialty_from(q, location_ids))
-        .where(_S.c.taxonomy_code.in_(q.codes))
-    )
-    return _hard_filters(stmt, q)
-
-
-def _by_language(q: Query, location_ids: Sequence[int], columns: Sequence[Any] | None = None) -> Any:
-    """The same rows from a required language's end: its speakers (language index) -> their specialty
-    rows of the need -> their links at these locations -> providers."""
-    speakers = InOrder(
-        _LANG, _S, and_(_S.c.provider_id == _LANG.c.provider_id, _S.c.taxonomy_code.in_(q.codes))
-    )
-    links = InOrder(
-        speakers,
-        _PL,
-        and_(_PL.c.provider_id == _LANG.c.provider_id, plain(_PL.c.location_id).in_(list(location_ids))),
-    )
-    stmt = (
-        select(*(columns or _columns(q)))
-        .select_from(InOrder(links, _P, _P.c.id == _LANG.c.provider_id))
-        .where(_LANG.c.language == q.language)
-    )
-    return _hard_filters(stmt, q)
-
-
-def _named(q: Query) -> Any:
-    """A named provider ("Dr. Kim"): by surname or first-name prefix, every location, no other filter."""
-    name = (q.name or "").strip().lower()
-    loc = Location.__table__
-    return (
-        select(*_columns(q), loc.c.lat, loc.c.lon)
-        .select_from(_P)
-        .join(_PL, _PL.c.provider_id == _P.c.id)
-        .join(loc, and_(loc.c.id == _PL.c.location_id, loc.c.active.is_(True)))
-        .join(_S, and_(_S.c.provider_id == _P.c.id, _S.c.is_primary.is_(True)), isouter=True)
-        .where(
-            plain(_P.c.tenant_id) == q.tenant_id,
-            _P.c.active.is_(True),
-            plain(loc.c.tenant_id) == q.tenant_id,
-            or_(func.lower(_P.c.last_name).startswith(name), func.lower(_P.c.first_name).startswith(name)),
-        )
-        .order_by(_P.c.last_name, _P.c.first_name, _P.c.id)
-        .limit(500)
-    )
-
-
-def _reasons(r: Any, hints: Sequence[str]) -> tuple[str, ...]:
-    """The provider's visit reasons and conditions, decoded only when they may mention the need."""
-    raw = f"{r.reasons_raw or ''} {r.conditions_raw or ''}".lower()
-    if not hints or not any(h in raw for h in hints):
-        return ()
-    out: list[str] = []
-    for text in (r.reasons_raw, r.conditions_raw):
-        try:
-            values = json.loads(text) if text else []
-        except ValueError:
-            values = []
-        out += [str(x) for x in values] if isinstance(values, list) else []
-    return tuple(out)
-
-
-def _candidate(r: Any, q: Query, rank: int, spot: Spot, hints: Sequence[str]) -> Candidate:
-    plan_status = None
-    if q.plan_id is not None:
-        accepting_new = r.plan_accepting
-        plan_status = "not_taken" if accepting_new is None else "accepting" if accepting_new else "closed"
-    if q.language and not q.language_required:
-        speaks: bool | None = bool(r.speaks)
-    else:
-        speaks = True if q.language else None
-    return Candidate(
-        provider_id=r.pid,
-        first_name=r.first_name,
-        last_name=r.last_name,
-        credentials=r.credentials or "",
-        gender=str(r.gender),
-        accepting=bool(r.accepting),
-        telehealth=bool(r.telehealth),
-        code=r.code or "",
-        code_rank=rank,
-        primary=bool(r.primary) if r.code else True,
-        location_id=spot.id,
-        location_name=spot.name,
-        address=spot.address,
-        city=spot.city,
-        zip=spot.zip,
-        lat=spot.lat,
-        lon=spot.lon,
-        timezone=spot.timezone,
-        distance=spot.miles if q.places else None,
-        from_place=spot.place if q.places else None,
-        visit_reasons=_reasons(r, hints),
-        speaks_preferred=speaks,
-        plan_status=plan_status,
-    )
-
-
-def _merge(
-    out: dict[int, Candidate], rows: Iterable[Any], q: Query, spots: Mapping[int, Spot], hints: Sequence[str]
-) -> None:
-    """Fold rows (a provider once per specialty and location) into one candidate per provider:
-    the best-placed of the need's specialties (primary before secondary), the nearest location."""
-    order = {code: i for i, code in enumerate(q.codes)}
-    for r in rows:
-        spot = spots[r.lid]
-        rank = order.get(r.code, 0) if r.code else 0
-        primary = bool(r.primary) if r.code else True
-        c = out.get(r.pid)
-        if c is None:
-            out[r.pid] = _candidate(r, q, rank, spot, hints)
-            continue
-        if (rank, not primary) < (c.code_rank, not c.primary):
-            c.code, c.code_rank, c.primary = r.code, rank, primary
-        if c.distance is not None and (spot.miles, spot.id) < (c.distance, c.location_id):
-            c.location_id, c.location_name, c.address, c.city, c.zip = (
-                spot.id,
-                spot.name,
-                spot.address,
-                spot.city,
-                spot.zip,
-            )
-            c.lat, c.lon, c.timezone, c.distance, c.from_place = (
-                spot.lat,
-                spot.lon,
-                spot.timezone,
-                spot.miles,
-                spot.place,
-            )
-
-
-FIRST_BATCH = 8  # locations in the first step of the walk; each later step doubles
-MAX_END_ROWS = 10000  # a specialty or language with more rows than this is never the end to read from
-SMALL_BATCH = 1500  # a batch with at most this many provider links is always read location by location
-
-
-def search(
-    session: Session, q: Query, prefs: Preferences, w: Weights, limit: int
-) -> tuple[dict[int, Candidate], int]:
-    """Candidates for the top `limit`, walking the locations outward from home and work.
-
-    Locations are taken nearest first in growing batches; after each batch the walk stops when the
-    `limit`-th best score so far cannot be beaten by anyone farther away (their distance points are
-    at most those of the next location, plus every other component at its maximum). So the top of
-    the list is exact while the walk usually reads a few hundred rows, not every provider within
-    reach. When reading on costs more than reading the need's specialty (or a required language)
-    in the whole tenant, that end is read instead (index-only counts decide).
-    Returns the candidates and how many locations were looked at.
-    """
-    hints = rules.reason_hints(prefs)
-    if q.name is not None:
-        return _search_named(session, q, hints), 0
-    spots = spots_within(session, q.tenant_id, q.places, q.miles if q.miles is not None else MAX_MILES)
-    by_id = {s.id: s for s in spots}
-    out: dict[int, Candidate] = {}
-    if not spots:
-        return out, 0
-    # Which end to read from. Walking locations costs their provider links; the other ends cost the
-    # rows of the need's specialties, or of a required language, in the whole tenant (index-only
-    # counts, capped, taken once the walk stops being small). A batch with more links than the other
-    # end has rows (a hospital where every specialist has privileges) is read from that end; and a
-    # walk that has not found enough after reading more than twice that many links (a thin specialty,
-    # a rare language, filters few pass) reads everything left from that end at once.
-    other: tuple[str, int] | None = None
-    links_read = 0
-    scores: list[float] = []
-    rest = w.non_distance_max(prefs)
-    i, size, rows_read = 0, FIRST_BATCH, 0
-    while i < len(spots):
-        batch = spots[i : i + size]
-        before = set(out)
-        ids = [s.id for s in batch]
-        links = _link_rows(session, ids, SMALL_BATCH if other is None else max(other[1], SMALL_BATCH))
-        if other is None and links_read + links > SMALL_BATCH:
-            other = _other_end(session, q)
-            if links > SMALL_BATCH:
-                links = _link_rows(session, ids, max(other[1], SMALL_BATCH))
-        stmt = _at_spots(q, ids)
-        if other is not None and other[1] < MAX_END_ROWS:
-            by_end = _by_specialty if other[0] == "specialty" else _by_language
-            if len(out) < limit and links_read + links > 2 * other[1]:
-                batch = spots[i:]
-                stmt = by_end(q, [s.id for s in batch])
-            elif links > other[1]:
-                stmt = by_end(q, ids)
-            else:
-                links_read += links
-        else:
-            links_read += links
-        rows = session.execute(stmt).all()
-        i += len(batch)
-        size *= 2
-        rows_read += len(rows)
-        _merge(out, rows, q, by_id, hints)
-        # A provider's rows all arrive with its nearest location's batch, so its score is final now.
-        scores.extend(rules.base_score(c, prefs, w) for pid, c in out.items() if pid not in before)
-        if i >= len(spots) or rows_read >= w.candidate_cap:
-            break
-        if len(scores) >= limit:
-            scores.sort(reverse=True)
-            if scores[limit - 1] > rules.distance_points(spots[i].miles, w) + rest + 1e-9:
-                break
-    return out, i
-
-
-def _other_end(session: Session, q: Query) -> tuple[str, int]:
-    """The cheaper end to read from instead of locations, with its row count (capped)."""
-    end = ("specialty", _code_rows(session, q.codes, MAX_END_ROWS))
-    if q.language and q.language_required:
-        some = select(_LANG.c.id).where(_LANG.c.language == q.language).limit(end[1]).subquery()
-        speakers = int(session.scalar(select(func.count()).select_from(some)) or 0)
-        if speakers < end[1]:
-            end = ("language", speakers)
-    return end
-
-
-def _code_rows(session: Session, codes: Sequence[str], cap: int) -> int:
-    """Specialty rows with these codes (every tenant's: the taxonomy index alone answers), up to cap."""
-    some = select(_S.c.id).where(_S.c.taxonomy_code.in_(codes)).limit(cap).subquery()
-    return int(session.scalar(select(func.count()).select_from(some)) or 0)
-
-
-def _link_rows(session: Session, location_ids: Sequence[int], cap: int) -> int:
-    """Provider links at these locations (the location index alone answers), counting at most cap + 1."""
-    some = select(_PL.c.id).where(_PL.c.location_id.in_(list(location_ids))).limit(cap + 1).subquery()
-    return int(session.scalar(select(func.count()).select_from(some)) or 0)
-
-
-def _search_named(session: Session, q: Query, hints: Sequence[str]) -> dict[int, Candidate]:
-    out: dict[int, Candidate] = {}
-    for r in session.execute(_named(q)).all():
-        if q.places:
-            miles, place = rules.nearest(r.lat, r.lon, q.places)
-        else:
-            miles, place = 0.0, ""
-        spot = Spot(r.lid, "", "", "", "", r.lat, r.lon, "", miles, place)
-        c = out.get(r.pid)
-        if c is None or (c.distance is not None and miles < c.distance):
-            keep = _candidate(r, q, 0, spot, hints)
-            out[r.pid] = keep
-    if out:
-        _fill_locations(session, out)
-    return out
-
-
-def _fill_locations(session: Session, cands: Mapping[int, Candidate]) -> None:
-    ids = {c.location_id for c in cands.values()}
-    rows = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Location.id,
-                Location.name,
-                Location.address_line1,
-                Location.city,
-                Location.zip,
-                Location.timezone,
-            ).where(Location.id.in_(ids))
-        )
-    }
-    for c in cands.values():
-        row = rows[c.location_id]
-        c.location_name, c.address, c.city, c.zip, c.timezone = (
-            row.name,
-            row.address_line1,
-            row.city,
-            row.zip,
-            row.timezone,
-        )
-
-
-def count_within(session: Session, q: Query, spots: Sequence[Spot], cap: int) -> tuple[int, bool]:
-    """How many providers meet the query at these locations (up to `cap`; True when capped), read
-    from whichever end has fewer rows: the locations' links, the specialty's or a language's rows."""
-    if not spots:
-        return 0, False
-    ids = [s.id for s in spots]
-    end, end_rows = _other_end(session, q)
-    if end_rows < MAX_END_ROWS and _link_rows(session, ids, end_rows) > end_rows:
-        stmt = (_by_specialty(q, ids) if end == "specialty" else _by_language(q, ids)).with_only_columns(
-            _P.c.id
-        )
-    else:
-        stmt = _hard_filters(select(_P.c.id).select_from(_walk_from(q)).where(_PL.c.location_id.in_(ids)), q)
-    some = stmt.distinct().limit(cap + 1).subquery()
-    n = int(session.scalar(select(func.count()).select_from(some)) or 0)
-    return min(n, cap), n > cap
-
-
-def any_at_client(session: Session, q: Query) -> bool:
-    """Whether the tenant has any active provider of these specialties (and age group) at all."""
-    loose = replace(q, plan_id=None, accepting_required=False, language_required=False, gender_required=False)
-    stmt = (
-        select(_P.c.id)
-        .select_from(_S)
-        .join(_P, _P.c.id == _S.c.provider_id)
-        .where(_S.c.taxonomy_code.in_(q.codes))
-    )
-    return session.scalar(_hard_filters(stmt, loose).limit(1)) is not None
-
-
-def _languages(session: Session, ids: Iterable[int]) -> dict[int, list[str]]:
-    """The languages of these providers (ISO 639-1), in the order the directory lists them."""
-    wanted = sorted(set(ids))
-    out: dict[int, list[str]] = {i: [] for i in wanted}
-    if not wanted:
-        return out
-    rows = session.execute(
-        select(_LANG.c.provider_id, _LANG.c.language)
-        .where(_LANG.c.provider_id.in_(wanted))
-        .order_by(_LANG.c.provider_id, _LANG.c.id)
-    )
-    for pid, lang in rows:
-        out[pid].append(lang)
-    return out
-
-
 # ============================================================================ next available (scheduling)
 
 
@@ -1101,6 +575,23 @@ def _need_dict(r: _Resolved, fallback: bool) -> dict[str, Any]:
     }
 
 
+__all__ = [
+    "MAX_MILES",
+    "ContactsPort",
+    "MatchRequest",
+    "MatchResult",
+    "Query",
+    "booking_hint",
+    "connect_contacts",
+    "match",
+    "next_available_for",
+    "refer",
+    "result_dict",
+    "search",
+    "settings_view",
+    "update_settings",
+]
+
 Searcher = Callable[[Session, Query, Preferences, Weights, int], tuple[dict[int, Candidate], int]]
 
 
@@ -1142,7 +633,7 @@ def match(
     now = utcnow()
     found, _looked = (search_with or search)(session, base, prefs, w, limit)
     ranked = rules.rank(found.values(), prefs, w)[:limit]
-    langs = _languages(session, [c.provider_id for c in ranked])
+    langs = languages_of(session, [c.provider_id for c in ranked])
     for c in ranked:
         c.languages = tuple(langs.get(c.provider_id, []))
     top_n = min(w.availability_top, len(ranked))
@@ -1294,169 +785,3 @@ def _explain(session: Session, r: _Resolved, base: Query, result: MatchResult, f
         add("accepting", replace(base, accepting_required=False), near, {"accepting_required": False})
     relax.sort(key=lambda x: x["count"] == 0)
     result.relaxations = relax
-
-
-# ============================================================================ referral
-
-
-class ContactsPort(Protocol):
-    """What matching needs from the contacts domain to record a referral (connected by the app).
-
-    contacts sits above matching in the layer order, so matching never imports it; the app factory
-    hands its service module in with `connect_contacts`.
-    """
-
-    def get_contact(self, session: Session, contact_id: int) -> Any: ...
-    def reasons_of(self, session: Session, contact: Any) -> list[Any]: ...
-    def get_reason(self, session: Session, contact: Any, reason_id: int) -> Any: ...
-    def add_reason(self, session: Session, contact: Any, by: Any, *, intent: Any, text: str = "") -> Any: ...
-    def record_outcome(
-        self,
-        session: Session,
-        contact: Any,
-        by: Any,
-        reason: Any,
-        *,
-        outcome: Any,
-        detail: dict[str, Any] | None = None,
-        disposition_code: str | None = None,
-    ) -> Any: ...
-
-
-_contacts: dict[str, Any] = {}
-
-
-def connect_contacts(port: Any) -> None:
-    """Called by the app factory with careline.contacts.service (see ContactsPort)."""
-    _contacts["port"] = port
-
-
-FIND_DOCTOR = "find_doctor"
-REFERRAL_MADE = "referral_made"
-
-
-def refer(
-    session: Session,
-    *,
-    actor: Actor,
-    user_id: int | None,
-    provider_id: int,
-    contact_id: int | None = None,
-    patient_id: int | None = None,
-    reason_id: int | None = None,
-    location_id: int | None = None,
-    note: str | None = None,
-) -> dict[str, Any]:
-    """Record that the caller was referred to a provider: REFERRAL_MADE on the contact's find-a-doctor
-    reason (added when the contact has none open), and an audit row; returns what booking needs."""
-    if contact_id is None and patient_id is None:
-        raise ValidationFailed("say which contact or patient was referred", field="contact_id")
-    provider = session.get(Provider, provider_id)
-    if provider is None or not scope_of(session).allows(provider.tenant_id):
-        raise NotFound(f"provider {provider_id} not found")
-    patient = None
-    if patient_id is not None:
-        from careline.patients.service import get_patient
-
-        patient = get_patient(session, patient_id, actor=actor)
-        if patient.tenant_id != provider.tenant_id:
-            raise ValidationFailed("that patient belongs to another client", field="patient_id")
-    if location_id is not None:
-        link = session.scalar(
-            select(ProviderLocation.id).where(
-                ProviderLocation.provider_id == provider.id, ProviderLocation.location_id == location_id
-            )
-        )
-        if link is None:
-            raise ValidationFailed("the provider does not practise at that location", field="location_id")
-    detail = {
-        "provider_id": provider.id,
-        "provider": provider.display_name,
-        "location_id": location_id,
-        "patient_id": patient.id if patient else None,
-    }
-    if note:
-        detail["note"] = note[:500]
-    reason_out = None
-    if contact_id is not None:
-        port = _contacts.get("port")
-        if port is None:
-            raise ValidationFailed("contacts are not connected in this process", field="contact_id")
-        contact = port.get_contact(session, contact_id)
-        if contact.tenant_id != provider.tenant_id:
-            raise ValidationFailed("the contact belongs to another client", field="contact_id")
-        by = _by(port, user_id, actor)
-        if reason_id is not None:
-            reason = port.get_reason(session, contact, reason_id)
-        else:
-            open_reasons = [
-                x
-                for x in port.reasons_of(session, contact)
-                if str(x.intent) == FIND_DOCTOR and x.outcome is None
-            ]
-            reason = (
-                open_reasons[0]
-                if open_reasons
-                else port.add_reason(
-                    session, contact, by, intent=_intent(port, FIND_DOCTOR), text="find a doctor"
-                )
-            )
-        port.record_outcome(
-            session, contact, by, reason, outcome=_outcome(port, REFERRAL_MADE), detail=detail
-        )
-        reason_out = reason.id
-        if patient is None and contact.patient_id is not None:
-            detail["patient_id"] = contact.patient_id
-    record(
-        session,
-        actor,
-        "match.referral",
-        tenant_id=provider.tenant_id,
-        object_type="provider",
-        object_id=provider.id,
-        detail={
-            k: v
-            for k, v in {**detail, "contact_id": contact_id, "reason_id": reason_out}.items()
-            if k != "note"
-        },
-    )
-    return {
-        "tenant_id": provider.tenant_id,
-        "provider_id": provider.id,
-        "provider": provider.display_name,
-        "patient_id": detail["patient_id"],
-        "contact_id": contact_id,
-        "reason_id": reason_out,
-        "outcome": REFERRAL_MADE if reason_out is not None else None,
-        "booking": booking_hint(provider.id, detail["patient_id"], location_id, contact_id),
-    }
-
-
-def _by(port: Any, user_id: int | None, actor: Actor) -> Any:
-    return port.By(user_id=user_id, actor=actor)
-
-
-def _intent(port: Any, value: str) -> Any:
-    enum = getattr(port, "Intent", None)
-    return enum(value) if enum is not None else value
-
-
-def _outcome(port: Any, value: str) -> Any:
-    enum = getattr(port, "Outcome", None)
-    return enum(value) if enum is not None else value
-
-
-def booking_hint(
-    provider_id: int, patient_id: int | None, location_id: int | None, contact_id: int | None
-) -> dict[str, Any]:
-    """What the console calls next to book with this provider: find its open times (scheduling's
-    availability with `type_id` a new-patient type, `per_provider=1`), then POST the chosen one."""
-    return {
-        "provider_id": provider_id,
-        "patient_id": patient_id,
-        "location_id": location_id,
-        "contact_id": contact_id,
-        "new_patient": True,
-        "availability": f"/api/v1/scheduling/availability?provider_ids={provider_id}&per_provider=1",
-        "book": "/api/v1/scheduling/appointments",
-    }

@@ -148,7 +148,12 @@ def _sqlite_begin_deferred(conn: Any) -> None:
 
 
 def make_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, immediate: bool | None = True
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    immediate: bool | None = True,
 ) -> Engine:
     """An engine for SQLite (file, WAL, one writer at a time) or PostgreSQL (psycopg 3).
 
@@ -164,7 +169,11 @@ def make_engine(
         if immediate is not None:
             event.listen(engine, "begin", _sqlite_begin_immediate if immediate else _sqlite_begin_deferred)
         return engine
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # A bounded pool per process: several processes share PostgreSQL's max_connections; under load a
+    # request waits for a connection (pool_timeout) instead of the server refusing new clients.
+    return create_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=60, pool_pre_ping=True
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -510,6 +510,47 @@ def report(
     for row in rows:
         typer.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
+
+@app.command()
+@handles_errors
+def simulate(
+    calls_per_hour: Annotated[
+        float, typer.Option(min=0.1, help="average calls in a weekday business hour, all clients together")
+    ] = 60,
+    hours: Annotated[float, typer.Option(min=0.01, help="how long to run live (real time)")] = 1.0,
+    history: Annotated[
+        int | None, typer.Option(min=1, max=400, help="instead: back-fill this many past days at once")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same traffic")] = 7,
+    tenant: Annotated[
+        list[str] | None, typer.Option(help="tenant slug (repeat); all tenants by default")
+    ] = None,
+    agents: Annotated[int | None, typer.Option(min=1, max=500, help="simulated staff (live)")] = None,
+) -> None:
+    """Simulated callers and agents from the demo world, so queues and reports show real figures."""
+    from careline.queues import simulate as sim
+
+    factory = session_factory(settings())
+    if history is not None:
+        typer.echo(f"back-filling {history} day(s) at {calls_per_hour:g} calls per busy hour...")
+        result = sim.backfill_history(
+            factory, days=history, calls_per_hour=calls_per_hour, seed=seed, tenants=tenant
+        )
+        typer.echo(result.summary())
+        return
+    typer.echo(f"simulating {calls_per_hour:g} calls per busy hour for {hours:g} hour(s); Ctrl-C to stop")
+    stats = sim.run_live(
+        factory,
+        calls_per_hour=calls_per_hour,
+        hours=hours,
+        seed=seed,
+        tenants=tenant,
+        agents=agents,
+        report=lambda s: typer.echo(f"  arrived {s.arrived}, answered {s.answered}, abandoned {s.abandoned}"),
+    )
+    typer.echo(f"done: {stats.arrived} arrived, {stats.answered} answered, {stats.abandoned} abandoned")
+
+
 def main() -> None:
     """Entry point of the console script."""
     app(prog_name="careline")

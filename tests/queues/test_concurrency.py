@@ -4,6 +4,7 @@ on PostgreSQL)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +22,31 @@ from tests.live import LiveServer
 from tests.queues import helpers as h
 
 AGENTS, CALLERS = 50, 40
+# Requests in flight per app process at once: below its connection pool (10 + 20 overflow), so the two
+# processes stay within PostgreSQL's connection limit even when other suites share the server.
+IN_FLIGHT = 20
 
 
-def _claim(url: str, token: str) -> tuple[int | None, list[int]]:
+class _Limited:
+    """An HTTP client whose requests wait their turn on a shared semaphore (one per app process)."""
+
+    def __init__(self, client: httpx.Client, gate: threading.Semaphore) -> None:
+        self.client, self.gate = client, gate
+
+    def __getattr__(self, method: str):
+        def call(*args, **kwargs):
+            with self.gate:
+                return getattr(self.client, method)(*args, **kwargs)
+
+        return call
+
+
+def _claim(url: str, token: str, gate: threading.Semaphore) -> tuple[int | None, list[int]]:
     """One agent: go available, then ask for offers and accept one; stop when nobody is waiting."""
     statuses: list[int] = []
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as raw:
+        client = _Limited(raw, gate)
         response = client.put("/api/v1/presence", json={"state": "available"})
         statuses.append(response.status_code)
         deadline = time.monotonic() + 25
@@ -64,8 +83,9 @@ def test_fifty_agents_on_two_processes_answer_every_caller_exactly_once(
         servers = list(starting.map(lambda _: LiveServer(database_url), range(2)))
     try:
         urls = [server.url for server in servers]
+        gates = [threading.Semaphore(IN_FLIGHT), threading.Semaphore(IN_FLIGHT)]
         with ThreadPoolExecutor(max_workers=AGENTS) as pool:
-            results = list(pool.map(lambda i: _claim(urls[i % 2], tokens[i]), range(AGENTS)))
+            results = list(pool.map(lambda i: _claim(urls[i % 2], tokens[i], gates[i % 2]), range(AGENTS)))
     finally:
         for server in servers:
             server.stop()

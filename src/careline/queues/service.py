@@ -709,15 +709,14 @@ def _offer(
         {"contact_id": entry.contact_id, "queue_id": entry.queue_id, "expires_at": expires.isoformat()},
         tenant_id=entry.tenant_id,
     )
-    if not entry.simulated:
-        jobs.enqueue(
-            session,
-            "queues.offer_expiry",
-            {"contact_id": entry.contact_id},
-            run_at=expires + timedelta(milliseconds=500),
-            tenant_id=entry.tenant_id,
-            key=f"queues.offer:{entry.id}:{entry.offers}",
-        )
+    jobs.enqueue(
+        session,
+        "queues.offer_expiry",
+        {"contact_id": entry.contact_id},
+        run_at=expires + timedelta(milliseconds=500),
+        tenant_id=entry.tenant_id,
+        key=f"queues.offer:{entry.id}:{entry.offers}",
+    )
 
 
 @dataclass

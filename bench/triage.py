@@ -97,6 +97,13 @@ def main() -> None:
     print(f"{'set':<22} {'n':>8} {'utt/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     print_row("dev utterances", bench_screen(texts, args.rounds))
     print_row("synthetic variants", bench_screen(synthetic(texts), args.rounds))
+    # The full analysis the console and /api/v1/analyze run: screening plus caller intents.
+    from careline.contacts.analyze import analyze
+    from careline.contacts.intents import classify
+
+    print_row("intents only (dev)", bench_screen(texts, args.rounds, fn=classify))
+    print_row("analyze (dev)", bench_screen(texts, args.rounds, fn=analyze))
+    print_row("analyze (synthetic)", bench_screen(synthetic(texts), args.rounds, fn=analyze))
 
 
 if __name__ == "__main__":

@@ -402,6 +402,12 @@ def test_no_opening_is_made_up_when_nothing_is_bookable(find, chicago) -> None:
 # ---------------------------------------------------------------- the walk is exact
 
 
+def vocabulary_codes(words: str) -> tuple[str, ...]:
+    from careline.matching import rules
+
+    return rules.build_vocabulary().match(words).need.specialties
+
+
 def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypatch) -> None:
     """A random directory of 600 providers at 60 places around Chicago, queried many ways: the walk
     (with small batch thresholds, so both ends of the search are used) equals the naive full scan."""
@@ -462,10 +468,15 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
             )
     seen = 0
     ends: list[str] = []
+    asked: set[tuple[str, ...]] = set()
     other_end = candidates._other_end
-    monkeypatch.setattr(
-        candidates, "_other_end", lambda s, q: ends.append(other_end(s, q)[0]) or other_end(s, q)
-    )
+
+    def spy(s, q):
+        asked.add(q.codes)
+        ends.append(other_end(s, q)[0])
+        return other_end(s, q)
+
+    monkeypatch.setattr(candidates, "_other_end", spy)
     with transaction(sessions, Scope(frozenset({a}))) as s:
         for request in requests:
             walked = match(s, MatchRequest(tenant_id=a, **request))
@@ -477,3 +488,5 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
             seen += len(key)
     assert seen > 100
     assert {"specialty", "language"} <= set(ends)  # both other ends were taken, not only locations
+    knee = vocabulary_codes("knee pain")
+    assert any(set(codes) < set(knee) for codes in asked)  # and specialties that could not place dropped

@@ -91,6 +91,9 @@ def spots_within(session: Session, tenant_id: int, places: Sequence[Place], mile
     One query on the (lat, lon) index for the bounding boxes (the tenant named explicitly, see below);
     a tenant has thousands of locations at most, so this stays small at 100,000 providers.
     """
+    key = ("matching.spots", tenant_id, tuple(places), miles)
+    if key in session.info:  # the walk and the explanation of an empty list ask for the same
+        return session.info[key]
     stmt = select(
         _L.c.id, _L.c.name, _L.c.address_line1, _L.c.city, _L.c.zip, _L.c.lat, _L.c.lon, _L.c.timezone
     ).where(_in_boxes(places, miles), plain(_L.c.tenant_id) == tenant_id, _L.c.active.is_(True))
@@ -101,6 +104,7 @@ def spots_within(session: Session, tenant_id: int, places: Sequence[Place], mile
         if distance <= miles:
             out.append(Spot(*row, distance, place))
     out.sort(key=lambda x: (x.miles, x.id))
+    session.info[key] = out
     return out
 
 
@@ -387,8 +391,9 @@ def search(
     `limit`-th best score so far cannot be beaten by anyone farther away (their distance points are
     at most those of the next location, plus every other component at its maximum). So the top of
     the list is exact while the walk usually reads a few hundred rows, not every provider within
-    reach. When reading on costs more than reading the need's specialty (or a required language)
-    in the whole tenant, that end is read instead (index-only counts decide).
+    reach. Specialties of the need that can no longer place are dropped from the queries as the walk
+    goes. When reading on costs more than reading the need's specialty (or a required language) in
+    the whole tenant, that end is read instead (index-only counts decide).
     Returns the candidates and how many locations were looked at.
     """
     hints = rules.reason_hints(prefs)
@@ -403,12 +408,13 @@ def search(
     # rows of the need's specialties, or of a required language, in the whole tenant (index-only
     # counts, capped, taken once the walk stops being small). A batch with more links than the other
     # end has rows (a hospital where every specialist has privileges) is read from that end; and a
-    # walk that has not found enough after reading more than twice that many links (a thin specialty,
-    # a rare language, filters few pass) reads everything left from that end at once.
+    # walk still short of candidates that meets such a batch, or has read more than twice that many
+    # links (a thin specialty, a rare language, filters few pass), reads everything left from there.
     other: tuple[str, int] | None = None
     links_read = 0
     scores: list[float] = []
-    rest = w.non_distance_max(prefs)
+    rest = w.non_distance_max(prefs) - w.specialty  # every component but distance and the specialty
+    look = q  # what the next queries ask for: the need's specialties that can still place
     i, size, rows_read = 0, FIRST_BATCH, 0
     while i < len(spots):
         batch = spots[i : i + size]
@@ -416,17 +422,20 @@ def search(
         ids = [s.id for s in batch]
         links = _link_rows(session, ids, SMALL_BATCH if other is None else max(other[1], SMALL_BATCH))
         if other is None and links_read + links > SMALL_BATCH:
-            other = _other_end(session, q)
+            other = _other_end(session, look)
             if links > SMALL_BATCH:
                 links = _link_rows(session, ids, max(other[1], SMALL_BATCH))
-        stmt = _at_spots(q, ids)
+        stmt = _at_spots(look, ids)
         if other is not None and other[1] < MAX_END_ROWS:
             by_end = _by_specialty if other[0] == "specialty" else _by_language
-            if len(out) < limit and links_read + links > 2 * other[1]:
+            # Short of candidates (or only looking for the need's first specialties now), reading the
+            # rest from the other end costs the same as reading this batch from there.
+            short = len(out) < limit or look is not q
+            if short and (links > other[1] or links_read + links > 2 * other[1]):
                 batch = spots[i:]
-                stmt = by_end(q, [s.id for s in batch])
+                stmt = by_end(look, [s.id for s in batch])
             elif links > other[1]:
-                stmt = by_end(q, ids)
+                stmt = by_end(look, ids)
             else:
                 links_read += links
         else:
@@ -435,15 +444,26 @@ def search(
         i += len(batch)
         size *= 2
         rows_read += len(rows)
-        _merge(out, rows, q, by_id, hints)
+        _merge(out, rows, q, by_id, hints)  # ranks are the need's own order (q), whatever was asked
         # A provider's rows all arrive with its nearest location's batch, so its score is final now.
         scores.extend(rules.base_score(c, prefs, w) for pid, c in out.items() if pid not in before)
         if i >= len(spots) or rows_read >= w.candidate_cap:
             break
         if len(scores) >= limit:
+            # Anyone farther has at most the next location's distance points, the points of their
+            # specialty's place in the need, and every other component in full. Specialties that
+            # cannot beat the limit-th best that way are not asked for again; none left: stop.
             scores.sort(reverse=True)
-            if scores[limit - 1] > rules.distance_points(spots[i].miles, w) + rest + 1e-9:
+            ceiling = scores[limit - 1] - rules.distance_points(spots[i].miles, w) - rest - 1e-9
+            codes = tuple(
+                code
+                for rank, code in enumerate(q.codes)
+                if code in look.codes and rules.specialty_points(rank, True, w) > ceiling
+            )
+            if not codes:
                 break
+            if codes != look.codes:
+                look, other, links_read = replace(q, codes=codes), None, 0
     return out, i
 
 

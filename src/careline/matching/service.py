@@ -46,7 +46,7 @@ from careline.matching.rules import Candidate, NeedMatch, Opening, Place, Prefer
 from careline.tenants.models import Tenant
 
 MAX_LIMIT = 50
-RELAX_CAP = 1000  # providers counted for a relaxation; more is reported as "1,000+"
+RELAX_CAP = 200  # providers counted for a relaxation; more is reported as "200+"
 
 
 # ============================================================================ request and result

@@ -53,7 +53,9 @@ def raise_(body: RaiseIn, ctx: Raiser) -> EscalationOut:
 @api.get("", response_model=list[EscalationOut])
 def waiting(ctx: Nurse) -> list[EscalationOut]:
     """The nurse queue: emergencies first, then the longest waiting."""
-    return [out(e) for e in service.waiting_list(ctx.db)]
+    shown = service.waiting_list(ctx.db)
+    service.audit_listed(ctx.db, ctx.actor, shown, via="api")
+    return [out(e) for e in shown]
 
 
 @api.get("/{escalation_id}", response_model=EscalationOut, responses=NOT_FOUND)

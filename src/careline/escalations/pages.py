@@ -44,7 +44,9 @@ def nurse_console(request: Request, ctx: Nurse) -> Response:
 
 
 def _queue(ctx: RequestContext) -> dict[str, Any]:
-    return {"cards": [_card(ctx, e) for e in service.waiting_list(ctx.db)]}
+    shown = service.waiting_list(ctx.db)
+    service.audit_listed(ctx.db, ctx.actor, shown, via="nurse console")
+    return {"cards": [_card(ctx, e) for e in shown]}
 
 
 @pages.get("/nurse/queue")
@@ -61,7 +63,13 @@ def nurse_accept(request: Request, escalation_id: int, ctx: Nurse) -> Response:
     except CareLineError as exc:
         if exc.status_code != 409:
             raise
-        return render(request, "escalations/_queue.html", {"user": ctx.user, "error": exc, **_queue(ctx)})
+        # A plain form post: show the whole console again with the reason (someone else took it).
+        return render(
+            request,
+            "escalations/nurse.html",
+            {"user": ctx.user, "error": exc, **_queue(ctx)},
+            status_code=exc.status_code,
+        )
     return RedirectResponse(f"/nurse/escalations/{escalation_id}", status_code=303)
 
 

@@ -16,7 +16,7 @@ from careline.audit.service import record
 from careline.channels.service import queue_message
 from careline.contacts import service as contacts
 from careline.contacts.intents import Intent
-from careline.contacts.models import OPEN_STATUSES, Contact, ContactReason, Outcome
+from careline.contacts.models import OPEN_STATUSES, Contact, ContactEvent, ContactReason, Outcome
 from careline.errors import Conflict, NotFound, ValidationFailed
 from careline.escalations.models import Escalation, EscalationStatus, TriageAnswer, Urgency
 from careline.jobs import events
@@ -51,6 +51,35 @@ def _publish(session: Session, esc: Escalation, kind: str, **extra: Any) -> None
     payload = {"escalation_id": esc.id, "contact_id": esc.contact_id, "status": str(esc.status), **extra}
     for channel in ("nurses", "wallboard", f"contact:{esc.contact_id}"):
         events.publish(session, channel, kind, payload, tenant_id=esc.tenant_id)
+
+
+def _on_contact(session: Session, esc: Escalation, kind: str, user_id: int | None, **detail: Any) -> None:
+    """The step on the contact's own timeline too, with its times (the live event is `_publish`'s)."""
+    session.add(
+        ContactEvent(
+            tenant_id=esc.tenant_id,
+            contact_id=esc.contact_id,
+            kind=kind,
+            actor_user_id=user_id,
+            detail={"escalation_id": esc.id, **detail},
+        )
+    )
+
+
+def audit_listed(session: Session, actor: Any, shown: list[Escalation], *, via: str) -> None:
+    """One `escalation.list` audit row per tenant whose callers' words were shown (none for an empty list)."""
+    by_tenant: dict[int, list[int]] = {}
+    for esc in shown:
+        by_tenant.setdefault(esc.tenant_id, []).append(esc.id)
+    for tenant_id, ids in sorted(by_tenant.items()):
+        record(
+            session,
+            actor,
+            "escalation.list",
+            tenant_id=tenant_id,
+            object_type="escalation",
+            detail={"via": via, "ids": ids},
+        )
 
 
 def _timeout(esc: Escalation, emergency_seconds: int) -> timedelta:
@@ -142,6 +171,7 @@ def raise_escalation(
         object_id=esc.id,
         detail={"contact_id": contact.id, "kinds": kinds, "urgency": str(urgency)},
     )
+    _on_contact(session, esc, "escalation.raised", by.user_id, urgency=str(urgency), kinds=kinds)
     _publish(session, esc, "escalation.raised", urgency=str(urgency), kinds=kinds)
     return esc
 
@@ -194,6 +224,7 @@ def on_timeout(session: Session, escalation_id: int, *, emergency_seconds: int =
         esc.oncall_notified_at = now
         _notify_oncall(session, esc)
     waited = int((now - esc.raised_at).total_seconds())
+    _on_contact(session, esc, "escalation.realert", None, realerts=esc.realerts, waited_seconds=waited)
     _publish(session, esc, "escalation.realert", realerts=esc.realerts, waited_seconds=waited)
     record(
         session,
@@ -236,6 +267,13 @@ def accept(session: Session, by: contacts.By, escalation_id: int) -> Escalation:
         object_type="escalation",
         object_id=esc.id,
         detail={"time_to_clinician_seconds": esc.time_to_clinician_seconds},
+    )
+    _on_contact(
+        session,
+        esc,
+        "escalation.accepted",
+        by.user_id,
+        time_to_clinician_seconds=esc.time_to_clinician_seconds,
     )
     _publish(session, esc, "escalation.accepted", nurse_user_id=by.user_id)
     return esc
@@ -322,6 +360,16 @@ def resolve(
         object_id=esc.id,
         detail={"disposition": str(disposition), "lower": lower, "contact_id": contact.id},
     )
+    _on_contact(
+        session,
+        esc,
+        "escalation.resolved",
+        by.user_id,
+        disposition=str(disposition),
+        lower_reason=esc.lower_reason,
+        advice_given=esc.advice_given,
+        time_to_clinician_seconds=esc.time_to_clinician_seconds,
+    )
     _publish(session, esc, "escalation.resolved", disposition=str(disposition))
     return esc
 
@@ -344,5 +392,6 @@ def cancel(session: Session, by: contacts.By, esc: Escalation, *, reason: str) -
         object_id=esc.id,
         detail={"reason": reason.strip()[:200]},
     )
+    _on_contact(session, esc, "escalation.cancelled", by.user_id, reason=esc.cancel_reason)
     _publish(session, esc, "escalation.cancelled")
     return esc

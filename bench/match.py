@@ -1,0 +1,271 @@
+"""Find-a-doctor latency on the 100,000-provider demo world: p50/p95 of a full match on SQLite and on
+PostgreSQL, and the same requests done by a naive full scan, as a ratio.
+
+A full match is what POST /api/v1/match does: map the words to specialties, find the candidates near
+home or work (the indexed walk of candidates.search), rank them with reasons, and ask scheduling for the
+next new-patient opening of the top 10. The naive baseline (matching/naive.py) loads every provider,
+specialty, location link and location of the tenant (and the plan's or language's rows when asked)
+with plain Core selects and filters in Python; the tests check both give the same answer, and this
+bench checks it again on the requests it times.
+
+The worlds are built once with `careline demo --providers N --patients N` into a scratch SQLite file
+under /tmp and a scratch PostgreSQL database (several minutes each), then reused; --rebuild remakes
+them. Requests are drawn from the demo's patients (their home and work ZIPs, plan, language, age) and
+a list of plain-words needs, for the largest client (lakeshore, ~82% of the providers).
+
+Run: .venv/bin/python bench/match.py [--providers N] [--patients N] [--queries N] [--naive N]
+                                     [--sqlite PATH] [--pg URL | --no-pg] [--rebuild] [--analyze]
+
+The app does not run ANALYZE on SQLite, so by default the SQLite world has no table statistics, as a
+fresh deployment would; matching does not need them (it fixes its own join order), but scheduling's
+next-available queries do at this size. --analyze times a copy of the SQLite world with statistics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from careline.db import Scope, make_engine, make_session_factory, open_session, transaction
+from careline.demo.seed import seed_demo
+from careline.kit.clock import FrozenClock, utcnow
+from careline.matching import service
+from careline.matching.naive import full_scan
+from careline.matching.service import MatchRequest, match
+from careline.migrate import upgrade
+from careline.patients.models import Patient
+from careline.tenants.models import Tenant
+
+NEEDS = [
+    "knee pain after a fall",
+    "need a physical",
+    "pregnant, first visit",
+    "my son's asthma",
+    "I need a dermatologist",
+    "anxiety and trouble sleeping",
+    "heart palpitations",
+    "my daughter needs her school physical",
+    "back pain for a month",
+    "new to the area, looking for a family doctor",
+    "is there an allergist near me",
+    "high blood pressure follow up",
+    "eye exam",
+    "sprained ankle",
+    "acid reflux",
+]
+DOWNTOWN = ("60601", "60602", "60603", "60604", "60605", "60606", "60607", "60611", "60654", "60661")
+
+
+def _pg_database(url: str, rebuild: bool) -> None:
+    """Create the scratch PostgreSQL database (dropped first with --rebuild)."""
+    name = make_url(url).database
+    admin = make_engine(str(make_url(url).set(database="postgres").render_as_string(hide_password=False)))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if rebuild:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def world(url: str, providers: int, patients: int, rebuild: bool) -> sessionmaker[Session]:
+    """The session factory of a seeded world (built when missing)."""
+    if url.startswith("sqlite:///") and rebuild:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    if url.startswith("postgresql"):
+        _pg_database(url, rebuild)
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with transaction(factory) as db:
+        tenants = db.scalar(select(func.count()).select_from(Tenant)) or 0
+    if tenants == 0:
+        started = time.perf_counter()
+        seed_demo(factory, seed=7, cheap_hash=True, providers=providers, patients=patients)
+        if url.startswith("postgresql"):
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
+        took = time.perf_counter() - started
+        print(f"built a world of {providers:,} providers in {took:.0f} s: {_where(url)}")
+    return factory
+
+
+def _where(url: str) -> str:
+    return url.split("@")[-1] if "@" in url else url
+
+
+def requests(factory: sessionmaker[Session], n: int, seed: int = 11) -> tuple[int, list[MatchRequest]]:
+    """The tenant's id and n requests drawn from its patients and the needs."""
+    rng = random.Random(seed)
+    with transaction(factory) as db:
+        tenant = db.scalar(select(Tenant).where(Tenant.slug == "lakeshore"))
+        rows = db.execute(
+            select(
+                Patient.zip,
+                Patient.work_zip,
+                Patient.insurance_plan_id,
+                Patient.preferred_language,
+                Patient.dob,
+            )
+            .where(Patient.tenant_id == tenant.id, Patient.zip.is_not(None))
+            .order_by(Patient.id)
+        ).all()
+    out = []
+    for _ in range(n):
+        p = rng.choice(rows)
+        language = p.preferred_language if p.preferred_language and p.preferred_language != "en" else None
+        out.append(
+            MatchRequest(
+                tenant_id=tenant.id,
+                need=rng.choice(NEEDS),
+                zip=p.zip,
+                work_zip=p.work_zip or (rng.choice(DOWNTOWN) if rng.random() < 0.3 else None),
+                plan_id=p.insurance_plan_id if rng.random() < 0.5 else None,
+                language=language,
+                language_required=rng.random() < 0.7,
+                age=(2026 - p.dob.year) if rng.random() < 0.6 else None,
+                gender=rng.choice([None, None, None, "female", "male"]),
+                telehealth=rng.random() < 0.2,
+                soonest=rng.random() < 0.2,
+            )
+        )
+    return tenant.id, out
+
+
+def timed(run: Callable[[], object]) -> tuple[float, float, object]:
+    """Wall-clock and this process's CPU milliseconds of one call, and its result."""
+    started, cpu = time.perf_counter(), time.process_time()
+    result = run()
+    return (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000, result
+
+
+def pct(ms: list[float], p: float) -> float:
+    ordered = sorted(ms)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+class _Stopwatch:
+    """Time spent inside scheduling's next-available during each match (to show the split)."""
+
+    def __init__(self) -> None:
+        self.ms = 0.0
+        self.inner = service.next_available_for
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        started = time.perf_counter()
+        try:
+            return self.inner(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            self.ms += (time.perf_counter() - started) * 1000
+
+
+def line(label: str, what: str, ms: list[float], cpu: list[float] | None = None) -> str:
+    text = (
+        f"{label:<11} {what:<34} n={len(ms):<4} p50={statistics.median(ms):7.1f} ms"
+        f"  p95={pct(ms, 0.95):7.1f} ms  max={max(ms):7.1f} ms"
+    )
+    if cpu:
+        text += f"  (client CPU p50={statistics.median(cpu):.1f} p95={pct(cpu, 0.95):.1f})"
+    return text
+
+
+def bench(label: str, factory: sessionmaker[Session], n: int, naive: int) -> None:
+    with transaction(factory) as db:
+        scope = Scope(frozenset(db.scalars(select(Tenant.id))))
+    _tenant, reqs = requests(factory, n + 20)
+    watch = _Stopwatch()
+    service.next_available_for = watch  # type: ignore[assignment]
+
+    def once(req: MatchRequest, **kw: object) -> Callable[[], object]:
+        def run() -> object:
+            with open_session(factory, scope) as s:  # one request: its own session, rolled back
+                return match(s, req, **kw)  # type: ignore[arg-type]
+
+        return run
+
+    for req in reqs[:20]:  # warm up: ZIP table, vocabulary, statement caches, pages
+        once(req)()
+    full, cpu, sched, results = [], [], [], []
+    for req in reqs[20:]:
+        watch.ms = 0.0
+        took, used, result = timed(once(req))
+        full.append(took)
+        cpu.append(used)
+        sched.append(watch.ms)
+        results.append(result)
+    empty = sum(1 for r in results if not r.results)  # type: ignore[attr-defined]
+    opened = sum(1 for r in results for c in r.results if c.next_available is not None)  # type: ignore[attr-defined]
+    print(line(label, "full match", full, cpu) + f"  [{empty} empty; {opened} results with an opening]")
+    print(line(label, "  of which matching", [f - s for f, s in zip(full, sched, strict=True)]))
+    print(line(label, "  of which next available (sched.)", sched))
+    naive_ms, same = [], 0
+    for req, fast in zip(reqs[20 : 20 + naive], results, strict=False):
+        took, _cpu, slow = timed(once(req, search_with=full_scan))
+        naive_ms.append(took)
+        same += [c.provider_id for c in slow.results] == [c.provider_id for c in fast.results]  # type: ignore[attr-defined]
+    if naive_ms:
+        n50, p50, p95 = statistics.median(naive_ms), statistics.median(full), pct(full, 0.95)
+        print(line(label, "naive full scan (same requests)", naive_ms))
+        print(
+            f"{label:<11} naive p50 / full match p50 = {n50 / p50:,.0f}x; naive p50 / full match p95 ="
+            f" {n50 / p95:,.0f}x; same answer {same}/{len(naive_ms)}"
+        )
+    service.next_available_for = watch.inner  # type: ignore[assignment]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--providers", type=int, default=100_000)
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--naive", type=int, default=10, help="requests also run as a naive full scan")
+    parser.add_argument("--sqlite", default=None, help="SQLite file (default under /tmp)")
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/careline_bench_match")
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--rebuild", action="store_true", help="remake the worlds")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="run ANALYZE on the SQLite world first (as PRAGMA optimize would)",
+    )
+    args = parser.parse_args()
+    sqlite_path = args.sqlite or f"/tmp/careline-bench-match-{args.providers}.db"  # noqa: S108 - scratch
+    targets = [("SQLite", f"sqlite:///{sqlite_path}")]
+    FrozenClock(utcnow()).install()  # one "now" for the run: the naive scan must give the same openings
+    if not args.no_pg:
+        targets.append(("PostgreSQL", args.pg))
+    for label, url in targets:
+        factory = world(url, args.providers, args.patients, args.rebuild)
+        if args.analyze and url.startswith("sqlite"):
+            # A copy with statistics, so the default world stays as a fresh deployment has it.
+            stats_path = sqlite_path.removesuffix(".db") + "-analyzed.db"
+            if args.rebuild or not Path(stats_path).exists():
+                with closing(sqlite3.connect(sqlite_path)) as raw:
+                    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                shutil.copyfile(sqlite_path, stats_path)
+                with closing(sqlite3.connect(stats_path)) as raw:
+                    raw.execute("ANALYZE")
+                    raw.commit()
+            factory = make_session_factory(make_engine(f"sqlite:///{stats_path}"))
+            label += "+stats"
+        bench(label, factory, args.queries, args.naive)
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
+    print(f"load average during the run: {' '.join(load)} ({os.cpu_count()} CPUs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -10,8 +10,9 @@ bench checks it again on the requests it times.
 
 The worlds are built once with `careline demo --providers N --patients N` into a scratch SQLite file
 under /tmp and a scratch PostgreSQL database (several minutes each), then reused; --rebuild remakes
-them. Requests are drawn from the demo's patients (their home and work ZIPs, plan, language, age) and
-a list of plain-words needs, for the largest client (lakeshore, ~82% of the providers).
+them. The PostgreSQL database gets random_page_cost = 1.1, the usual setting on SSDs. Requests are
+drawn from the demo's patients (their home and work ZIPs, plan, language, age) and a list of
+plain-words needs, for the largest client (lakeshore, ~82% of the providers).
 
 Run: .venv/bin/python bench/match.py [--providers N] [--patients N] [--queries N] [--naive N]
                                      [--sqlite PATH] [--pg URL | --no-pg] [--rebuild] [--analyze]
@@ -78,6 +79,10 @@ def _pg_database(url: str, rebuild: bool) -> None:
         exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # The usual setting for PostgreSQL on SSDs (or in memory): random reads cost about what
+        # sequential ones do. With the default 4 the planner hashes a specialty's every row rather than
+        # look up the few providers of a batch of locations (~10 ms instead of ~3 ms a batch).
+        conn.execute(text(f'ALTER DATABASE "{name}" SET random_page_cost = 1.1'))
     admin.dispose()
 
 

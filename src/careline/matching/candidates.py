@@ -428,9 +428,9 @@ def search(
         stmt = _at_spots(look, ids)
         if other is not None and other[1] < MAX_END_ROWS:
             by_end = _by_specialty if other[0] == "specialty" else _by_language
-            # Short of candidates (or only looking for the need's first specialties now), reading the
-            # rest from the other end costs the same as reading this batch from there.
-            short = len(out) < limit or look is not q
+            # Short of candidates after reading some locations (or only looking for the need's first
+            # specialties now): reading the rest from the other end costs what this batch would.
+            short = (len(out) < limit and links_read > 0) or look is not q
             if short and (links > other[1] or links_read + links > 2 * other[1]):
                 batch = spots[i:]
                 stmt = by_end(look, [s.id for s in batch])

@@ -631,7 +631,10 @@ def match(
         max_miles=None if r.provider_name else r.max_miles,
     )
     now = utcnow()
-    found, _looked = (search_with or search)(session, base, prefs, w, limit)
+    if not r.provider_name and (base.age_group or base.age is not None) and not any_at_client(session, base):
+        found: dict[int, Candidate] = {}  # nobody of the need's specialties sees this patient's age group
+    else:
+        found, _looked = (search_with or search)(session, base, prefs, w, limit)
     ranked = rules.rank(found.values(), prefs, w)[:limit]
     langs = languages_of(session, [c.provider_id for c in ranked])
     for c in ranked:
@@ -690,7 +693,12 @@ def _explain(session: Session, r: _Resolved, base: Query, result: MatchResult, f
     """Which constraint emptied the list, and what relaxing one constraint at a time would find."""
     w = r.weights
     plan_name = r.plan.name if r.plan else None
-    near = spots_within(session, base.tenant_id, base.places, base.miles or MAX_MILES) if base.places else []
+
+    def near() -> list[Spot]:  # the walk usually asked for these already: spots_within remembers
+        return (
+            spots_within(session, base.tenant_id, base.places, base.miles or MAX_MILES) if base.places else []
+        )
+
     # Add the constraints one at a time, in this order, until nobody is left: what the need is and
     # who the patient is first, then where, then who they need (language, gender), then the plan,
     # and last whether the provider takes new patients now.
@@ -704,7 +712,7 @@ def _explain(session: Session, r: _Resolved, base: Query, result: MatchResult, f
         steps.append(("age", loose, lambda q: any_at_client(session, q)))
 
     def within(q: Query) -> bool:
-        return count_within(session, q, near, 1)[0] > 0
+        return count_within(session, q, near(), 1)[0] > 0
 
     steps.append(("distance", loose, within))
     q = loose
@@ -745,8 +753,16 @@ def _explain(session: Session, r: _Resolved, base: Query, result: MatchResult, f
 
     relax: list[dict[str, Any]] = []
 
-    def add(kind: str, variant: Query, spots: Sequence[Spot], apply: dict[str, Any], **words: Any) -> None:
-        n, capped = count_within(session, variant, spots, RELAX_CAP)
+    # Nobody of these specialties (who sees this age group) at the client: only other specialties help.
+    hopeless = culprit in ("specialty", "age")
+
+    def add(
+        kind: str, variant: Query, spots: Callable[[], list[Spot]], apply: dict[str, Any], **words: Any
+    ) -> None:
+        if hopeless and kind != "specialty":
+            n, capped = 0, False
+        else:
+            n, capped = count_within(session, variant, spots(), RELAX_CAP)
         relax.append(
             {
                 "relax": kind,
@@ -760,8 +776,13 @@ def _explain(session: Session, r: _Resolved, base: Query, result: MatchResult, f
     if base.places and base.miles is not None:
         wider = min(MAX_MILES, round(base.miles * w.relax_distance_factor, 1))
         if wider > base.miles:
-            far = spots_within(session, base.tenant_id, base.places, wider)
-            add("distance", replace(base, miles=wider), far, {"max_miles": wider}, miles=wider)
+            add(
+                "distance",
+                replace(base, miles=wider),
+                lambda: spots_within(session, base.tenant_id, base.places, wider),
+                {"max_miles": wider},
+                miles=wider,
+            )
     if base.language_required:
         add(
             "language",

@@ -415,6 +415,7 @@ def search(
     scores: list[float] = []
     rest = w.non_distance_max(prefs) - w.specialty  # every component but distance and the specialty
     look = q  # what the next queries ask for: the need's specialties that can still place
+    found_since = False  # whether those found anyone since they were narrowed
     i, size, rows_read = 0, FIRST_BATCH, 0
     while i < len(spots):
         batch = spots[i : i + size]
@@ -428,9 +429,10 @@ def search(
         stmt = _at_spots(look, ids)
         if other is not None and other[1] < MAX_END_ROWS:
             by_end = _by_specialty if other[0] == "specialty" else _by_language
-            # Short of candidates after reading some locations (or only looking for the need's first
-            # specialties now): reading the rest from the other end costs what this batch would.
-            short = (len(out) < limit and links_read > 0) or look is not q
+            # Short of candidates after reading some locations (or, looking only for the need's first
+            # specialties now, finding none of them): reading the rest from the other end costs what
+            # this batch would.
+            short = links_read > 0 and (len(out) < limit or (look is not q and not found_since))
             if short and (links > other[1] or links_read + links > 2 * other[1]):
                 batch = spots[i:]
                 stmt = by_end(look, [s.id for s in batch])
@@ -441,6 +443,7 @@ def search(
         else:
             links_read += links
         rows = session.execute(stmt).all()
+        found_since = found_since or bool(rows)
         i += len(batch)
         size *= 2
         rows_read += len(rows)
@@ -463,7 +466,7 @@ def search(
             if not codes:
                 break
             if codes != look.codes:
-                look, other, links_read = replace(q, codes=codes), None, 0
+                look, other, links_read, found_since = replace(q, codes=codes), None, 0, False
     return out, i
 
 

@@ -42,7 +42,11 @@ def test_next_steps_follow_the_reasons_and_record_the_information_given(
             headers=HX,
             data={"reason_id": reason.id, "outcome": "information_given", "location_id": location_id},
         )
-        assert done.status_code == 200 and done.headers["HX-Trigger"] == "outcomes-changed"
+        assert done.status_code == 200 and done.headers["HX-Trigger"] == "step-recorded"
+        assert "Recorded for location info: information given." in done.text
+        # A later refresh of the panel still says what was done for that reason.
+        again = client.get(f"/console/contacts/{cid}/steps", headers=HX).text
+        assert "Recorded: information given" in again and "Recorded for" not in again
     db.expire_all()
     reason = db.get(ContactReason, reason.id)
     assert reason.outcome == "information_given" and reason.outcome_detail == {

@@ -190,9 +190,16 @@ def test_the_strip_shows_my_offer_and_accepting_opens_the_contact(app, sessions,
         )
         body = client.get("/queues/strip/body").text
         assert f"My contact {contact.id}" in body and "Accept" not in body
-        refused = client.post("/queues/presence", data={"state": "available"})
-        assert "wrap up contact" in refused.text
-        assert "selected>Break" in client.post("/queues/presence", data={"state": "break"}).text
+        hx = {"HX-Request": "true"}
+        refused = client.post("/queues/presence", data={"state": "available"}, headers=hx)
+        assert refused.status_code == 200 and "wrap up contact" in refused.text
+        assert "selected>Break" in client.post("/queues/presence", data={"state": "break"}, headers=hx).text
+        # Without htmx (the script not loaded yet, or none) the same forms post plainly and come back.
+        plain = client.post("/queues/presence", data={"state": "available"}, follow_redirects=False)
+        assert plain.status_code == 409 and "wrap up contact" in plain.text
+        plain = client.post("/queues/presence", data={"state": "offline"}, follow_redirects=False)
+        assert plain.status_code == 303 and plain.headers["location"] == "/console"
+        assert 'selected>Offline' in client.get("/console").text
 
 
 def test_the_queues_page_shows_live_figures_and_lets_supervisors_manage(app, sessions, world, clock) -> None:

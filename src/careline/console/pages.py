@@ -20,6 +20,7 @@ from careline.kit.text import highlight
 from careline.patients import service as patients
 from careline.patients.models import Patient, PatientPhone
 from careline.queues import service as queues
+from careline.queues.pages import strip_context
 from careline.tenants.models import Tenant
 from careline.tenants.service import list_tenants
 from careline.web.context import RequestContext, require
@@ -58,7 +59,7 @@ def _by(ctx: RequestContext) -> contacts.By:
 def console_home(request: Request, ctx: Agent) -> Response:
     """My open contacts, a new-contact form and the demo's simulated inbound call."""
     context = {
-        "user": ctx.user,
+        **strip_context(ctx),  # rendered in place, so its controls work as soon as the page has loaded
         "tenants": list_tenants(ctx.db, ctx.tenant_ids),
         "contacts": contacts.list_open(ctx.db, agent_user_id=ctx.user.id),
     }

@@ -27,6 +27,7 @@ pages = router(include_in_schema=False)
 Agent = Annotated[RequestContext, Depends(require(Permission.CONTACT_HANDLE))]
 
 OUTCOMES_CHANGED = "outcomes-changed"  # the reasons panel refreshes itself on this
+STEP_RECORDED = "step-recorded"  # the reasons panel too; the steps panel has just drawn itself
 SCHEDULING_INTENTS = (Intent.SCHEDULE, Intent.RESCHEDULE, Intent.FIND_DOCTOR)
 
 
@@ -87,7 +88,16 @@ def _open_reason(ctx: RequestContext, contact: Contact, intents: tuple[Intent, .
 
 def steps_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
     """Next steps for every reason of the contact (the red-flag step first)."""
-    return {"contact": contact, "steps": [s.to_dict() for s in next_steps(ctx.db, contact=contact)]}
+    done = {
+        r.id: r.outcome.value.replace("_", " ")
+        for r in contacts.reasons_of(ctx.db, contact)
+        if r.outcome is not None
+    }
+    return {
+        "contact": contact,
+        "steps": [s.to_dict() for s in next_steps(ctx.db, contact=contact)],
+        "done": done,  # what was already recorded per reason, shown on every refresh of the panel
+    }
 
 
 @pages.get("/console/contacts/{contact_id}/steps")
@@ -128,7 +138,7 @@ def record_step(
     else:
         contacts.record_outcome(ctx.db, contact, _by(ctx), reason, outcome=outcome, detail=detail)
     response = render(request, "console/_steps.html", {**steps_context(ctx, contact), "recorded": reason})
-    response.headers["HX-Trigger"] = OUTCOMES_CHANGED
+    response.headers["HX-Trigger"] = STEP_RECORDED
     return response
 
 

@@ -54,6 +54,16 @@ def _strip_body(request: Request, ctx: RequestContext, error: str | None = None)
     return render(request, "queues/_strip_body.html", strip_context(ctx, error))
 
 
+def _after_post(request: Request, ctx: RequestContext, error: CareLineError | None = None) -> Response:
+    """htmx swaps the strip's body in place; a plain form post (no script yet, or none at all) goes back
+    to the console, and a refusal is shown as the error page with its status."""
+    if request.headers.get("hx-request"):
+        return _strip_body(request, ctx, error.message if error else None)
+    if error is not None:
+        raise error
+    return RedirectResponse("/console", status_code=303)
+
+
 @pages.get("/queues/strip")
 def strip(request: Request, ctx: Agent) -> Response:
     """The queue strip with its live connection (embed once per page)."""
@@ -72,8 +82,8 @@ def set_presence(request: Request, ctx: Agent, state: Annotated[PresenceState, F
     try:
         service.set_presence(ctx.db, ctx.user.id, state)
     except CareLineError as exc:
-        return _strip_body(request, ctx, exc.message)
-    return _strip_body(request, ctx)
+        return _after_post(request, ctx, exc)
+    return _after_post(request, ctx)
 
 
 @pages.post("/queues/next")
@@ -82,8 +92,8 @@ def next_offer(request: Request, ctx: Agent) -> Response:
     try:
         service.offer_next(ctx.db, ctx.user.id)
     except CareLineError as exc:
-        return _strip_body(request, ctx, exc.message)
-    return _strip_body(request, ctx)
+        return _after_post(request, ctx, exc)
+    return _after_post(request, ctx)
 
 
 @pages.post("/queues/offers/{contact_id}/accept")
@@ -94,7 +104,7 @@ def accept(request: Request, contact_id: int, ctx: Agent) -> Response:
     except NotFound:
         raise
     except CareLineError as exc:
-        return _strip_body(request, ctx, exc.message)
+        return _after_post(request, ctx, exc)
     target = f"/console/contacts/{contact_id}"
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": target})
@@ -109,8 +119,8 @@ def decline(request: Request, contact_id: int, ctx: Agent) -> Response:
     except NotFound:
         raise
     except CareLineError as exc:
-        return _strip_body(request, ctx, exc.message)
-    return _strip_body(request, ctx)
+        return _after_post(request, ctx, exc)
+    return _after_post(request, ctx)
 
 
 # ------------------------------------------------------------------------------------ supervisors

@@ -14,8 +14,11 @@ OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 
 
 def test_every_setting_is_documented() -> None:
-    missing = [f"CARELINE_{name.upper()}" for name in Settings.model_fields
-               if f"`CARELINE_{name.upper()}`" not in OPERATIONS]
+    missing = [
+        f"CARELINE_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`CARELINE_{name.upper()}`" not in OPERATIONS
+    ]
     assert missing == []
 
 

@@ -199,7 +199,7 @@ def test_the_strip_shows_my_offer_and_accepting_opens_the_contact(app, sessions,
         assert plain.status_code == 409 and "wrap up contact" in plain.text
         plain = client.post("/queues/presence", data={"state": "offline"}, follow_redirects=False)
         assert plain.status_code == 303 and plain.headers["location"] == "/console"
-        assert 'selected>Offline' in client.get("/console").text
+        assert "selected>Offline" in client.get("/console").text
 
 
 def test_the_queues_page_shows_live_figures_and_lets_supervisors_manage(app, sessions, world, clock) -> None:

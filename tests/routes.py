@@ -165,6 +165,17 @@ SAMPLE_BODIES: dict[tuple[str, str], dict | FormBody] = {
         {"reason_id": 1, "outcome": "transferred"}
     ),
     ("POST", "/console/contacts/{contact_id}/schedule/search"): FormBody({"type_id": 1}),
+    ("POST", "/console/contacts/{contact_id}/register"): FormBody(
+        {"first_name": "Ann", "last_name": "Other", "dob": "1/2/1980"}
+    ),
+    ("POST", "/console/contacts/{contact_id}/appointments/{appointment_id}/cancel"): FormBody(
+        {"reason": "patient_request"}
+    ),
+    ("POST", "/console/contacts/{contact_id}/appointments/{appointment_id}/reschedule"): FormBody(
+        {"provider_id": 1, "location_id": 1, "type_id": 1, "start_at": "2026-12-08T15:00:00+00:00"}
+    ),
+    ("POST", "/console/contacts/{contact_id}/waitlist"): FormBody({"type_id": 1}),
+    ("POST", "/console/contacts/{contact_id}/transfer"): FormBody({"target": "Dr. Patel"}),
     ("POST", "/console/contacts/{contact_id}/schedule/book"): FormBody(
         {"provider_id": 1, "location_id": 1, "type_id": 1, "start_at": "2026-12-08T15:00:00+00:00"}
     ),

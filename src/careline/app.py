@@ -23,6 +23,7 @@ def _routers() -> list:
     from careline.accounts import api as accounts_api
     from careline.accounts import pages as accounts_pages
     from careline.audit import api as audit_api
+    from careline.console import actions as console_actions
     from careline.console import pages as console_pages
     from careline.console import panels as console_panels
     from careline.console import wallboard
@@ -67,6 +68,7 @@ def _routers() -> list:
         contacts_api.api,
         console_pages.pages,
         console_panels.pages,
+        console_actions.pages,
         wallboard.pages,
         escalations_api.api,
         escalations_pages.pages,

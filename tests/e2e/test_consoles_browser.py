@@ -3,26 +3,14 @@ in a second browser receives live, accepts and resolves while the agent and the 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from careline.db import transaction
 from careline.queues import service as queues
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import shot, sign_in
 from tests.factories import PASSWORD
 from tests.scheduling.conftest import build_cal
-
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def _shot(page, name: str) -> None:
-    """Save a screenshot for the docs when CARELINE_SCREENSHOTS=1 (the README links them)."""
-    if os.environ.get("CARELINE_SCREENSHOTS") == "1":
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -64,8 +52,9 @@ def test_an_agent_takes_a_call_books_answers_directions_and_wraps_up(page, serve
     _available_and_take_the_call(page, server)
     assert page.get_by_text("Caller:").is_visible()
     # Identify the caller by name and date of birth.
-    page.get_by_label("Name").fill("Bob Baker")
-    page.get_by_label("Date of birth").fill("2/2/1975")
+    lookup = page.locator("form.lookup")
+    lookup.get_by_label("Name").fill("Bob Baker")
+    lookup.get_by_label("Date of birth").fill("2/2/1975")
     page.get_by_role("button", name="Look up").click()
     page.get_by_role("button", name="This is the caller").first.click()
     page.wait_for_selector("text=Full record")
@@ -80,7 +69,7 @@ def test_an_agent_takes_a_call_books_answers_directions_and_wraps_up(page, serve
     page.get_by_role("button", name="Next available").click()
     page.locator("button.book-slot").first.click()
     page.wait_for_selector("text=Booked:")
-    _shot(page, "agent-console")
+    shot(page, "agent-console")
     # Answer the directions question from the next-steps panel.
     page.locator("#steps details.location-info").first.get_by_role("button", name="Information given").click()
     page.wait_for_selector("#steps >> text=Recorded: information given")
@@ -110,15 +99,15 @@ def test_a_red_flag_reaches_the_nurse_live_and_the_outcome_comes_back(browser, s
     banner = agent.locator("#screening #red-flag-banner")
     # The simulated caller may already have said something alarming; wait for these words to be screened.
     banner.locator("mark", has_text="catch my breath").first.wait_for()
-    _shot(agent, "red-flag-banner")
+    shot(agent, "red-flag-banner")
     banner.get_by_role("button", name="Escalate now").click()
     agent.wait_for_selector("#escalation-status >> text=Nurse being alerted")
     # The nurse's console receives it live (no reload), with the clock running.
     nurse.locator("button.accept-escalation").wait_for()
     boss.locator("#wallboard-escalations").wait_for()
     assert "emergency" in boss.locator("#wallboard-escalations").inner_text()
-    _shot(boss, "wallboard")
-    _shot(nurse, "nurse-console")
+    shot(boss, "wallboard")
+    shot(nurse, "nurse-console")
     nurse.locator("button.accept-escalation").click()
     nurse.wait_for_url("**/nurse/escalations/*")
     agent.wait_for_selector("#escalation-status >> text=Nurse on the line")

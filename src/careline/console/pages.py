@@ -10,6 +10,8 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from careline.accounts.permissions import Permission
+from careline.console.actions import register_choices, transfer_choices
+from careline.console.panels import schedule_context
 from careline.console.rules import opening_line
 from careline.contacts import service as contacts
 from careline.contacts.analyze import analyze
@@ -20,6 +22,7 @@ from careline.kit.text import highlight
 from careline.patients import service as patients
 from careline.patients.models import Patient, PatientPhone
 from careline.queues import service as queues
+from careline.queues.models import PresenceState
 from careline.queues.pages import strip_context
 from careline.tenants.models import Tenant
 from careline.tenants.service import list_tenants
@@ -46,6 +49,25 @@ QUICK_OUTCOMES: dict[Intent, list[Outcome]] = {
     Intent.FIND_DOCTOR: [Outcome.REFERRAL_MADE, Outcome.APPOINTMENT_BOOKED],
 }
 
+
+# What an agent can record at wrap-up for a reason not resolved during the call (the rest come from
+# the panels' own actions: booking, transfer, escalation...).
+WRAP_OUTCOMES = [
+    Outcome.UNRESOLVED,
+    Outcome.INFORMATION_GIVEN,
+    Outcome.MESSAGE_TAKEN,
+    Outcome.CALLBACK_SCHEDULED,
+    Outcome.TRANSFERRED,
+    Outcome.ROUTED_OUTSIDE,
+    Outcome.REFERRAL_MADE,
+]
+# Where the agent goes after wrapping up (the queue offers the next caller at once when available).
+NEXT_STATES = {
+    PresenceState.AVAILABLE: "Ready for the next caller",
+    PresenceState.WRAP_UP: "Stay in wrap-up",
+    PresenceState.BREAK: "Break",
+    PresenceState.OFFLINE: "Offline",
+}
 
 # The red-flag banner offers one-click escalation (careline.escalations.pages handles it).
 ESCALATION_ENABLED = True
@@ -136,13 +158,15 @@ def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
         "caller_screening": _screening(contact, "\n".join(contacts.caller_lines(ctx.db, contact))),
         "can_escalate": ESCALATION_ENABLED,
         **_schedule_choices(ctx, contact),
+        **register_choices(ctx, contact),
+        **transfer_choices(ctx, contact),
+        "wrap_outcomes": WRAP_OUTCOMES,
+        "next_states": NEXT_STATES,
     }
 
 
 def _schedule_choices(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
-    from careline.console.panels import _schedule_context
-
-    ctx_ = _schedule_context(ctx, contact)
+    ctx_ = schedule_context(ctx, contact)
     return {"types": ctx_["types"], "locations": ctx_["locations"]}
 
 
@@ -180,13 +204,6 @@ def _screening(contact: Contact, text: str) -> dict[str, Any]:
         "marked": highlight(text, spans),
         "can_escalate": ESCALATION_ENABLED,
     }
-
-
-def _schedule_choices(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
-    from careline.console.panels import _schedule_context
-
-    ctx_ = _schedule_context(ctx, contact)
-    return {"types": ctx_["types"], "locations": ctx_["locations"]}
 
 
 def _reasons_fragment(request: Request, ctx: RequestContext, contact: Contact, **extra: Any) -> Response:
@@ -291,6 +308,7 @@ def caller_lookup(
 
 @pages.post("/console/contacts/{contact_id}/identify")
 def identify(
+    request: Request,
     contact_id: int,
     ctx: Agent,
     patient_id: Annotated[int | None, Form()] = None,
@@ -299,7 +317,22 @@ def identify(
     """This is the caller (or: a new patient)."""
     contact = contacts.get_contact(ctx.db, contact_id)
     contacts.identify(ctx.db, contact, _by(ctx), patient_id=patient_id, new_patient=new_patient)
-    return RedirectResponse(f"/console/contacts/{contact.id}", status_code=303)
+    target = f"/console/contacts/{contact.id}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+@pages.get("/console/contacts/{contact_id}/wrap-reasons")
+def wrap_reasons(request: Request, contact_id: int, ctx: Agent) -> Response:
+    """The wrap-up form's reasons, each with its outcome or a choice of one (follows the reasons)."""
+    contact = contacts.get_contact(ctx.db, contact_id)
+    context = {
+        "contact": contact,
+        "reasons": contacts.reasons_of(ctx.db, contact),
+        "wrap_outcomes": WRAP_OUTCOMES,
+    }
+    return render(request, "console/_wrap_reasons.html", context)
 
 
 @pages.post("/console/contacts/{contact_id}/wrap-up")
@@ -308,10 +341,22 @@ def wrap_up(
     ctx: Agent,
     notes: Annotated[str, Form(max_length=5000)] = "",
     survey_consent: Annotated[bool, Form()] = False,
+    reason_id: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI copies form defaults
+    reason_outcome: Annotated[list[Outcome], Form()] = [],  # noqa: B006
+    next_state: Annotated[PresenceState | None, Form()] = None,
 ) -> Response:
-    """Finish the contact and go back to the console."""
+    """Finish the contact (an outcome per reason), set where I go next, and go back to the console."""
     contact = contacts.get_contact(ctx.db, contact_id)
-    contacts.wrap_up(ctx.db, contact, _by(ctx), notes=notes or None, survey_consent=survey_consent)
+    if len(reason_id) != len(reason_outcome):
+        raise ValidationFailed("give one outcome per reason", field="reason_outcome")
+    outcomes = {
+        rid: o for rid, o in zip(reason_id, reason_outcome, strict=True) if o is not Outcome.UNRESOLVED
+    }
+    contacts.wrap_up(
+        ctx.db, contact, _by(ctx), notes=notes or None, survey_consent=survey_consent, outcomes=outcomes
+    )
+    if next_state is not None and next_state is not PresenceState.ON_CONTACT:
+        queues.set_presence(ctx.db, ctx.user.id, next_state)
     return RedirectResponse(f"/console?done={contact.id}", status_code=303)
 
 

@@ -78,7 +78,7 @@ def _by(ctx: RequestContext) -> contacts.By:
     return contacts.By(user_id=ctx.user.id, actor=ctx.actor)
 
 
-def _open_reason(ctx: RequestContext, contact: Contact, intents: tuple[Intent, ...]) -> ContactReason:
+def open_reason(ctx: RequestContext, contact: Contact, intents: tuple[Intent, ...]) -> ContactReason:
     """The first unresolved reason of these intents; one is added when the agent acted without it."""
     for reason in contacts.reasons_of(ctx.db, contact):
         if reason.intent in intents and reason.outcome is None:
@@ -142,7 +142,7 @@ def record_step(
     return response
 
 
-def _schedule_context(ctx: RequestContext, contact: Contact, **extra: Any) -> dict[str, Any]:
+def schedule_context(ctx: RequestContext, contact: Contact, **extra: Any) -> dict[str, Any]:
     types = list_types(ctx.db, tenant_ids=[contact.tenant_id])
     locations = sorted(
         (
@@ -221,7 +221,7 @@ def schedule_book(
             "alternatives": bool(alternatives),
         }
         return render(request, "console/_slots.html", context)
-    reason = _open_reason(ctx, contact, SCHEDULING_INTENTS)
+    reason = open_reason(ctx, contact, SCHEDULING_INTENTS)
     d = details(ctx.db, appt)
     contacts.record_outcome(
         ctx.db,

@@ -310,12 +310,25 @@ def wrap_up(
     notes: str | None = None,
     survey_consent: bool = False,
     dispositions: dict[int, str] | None = None,
+    outcomes: dict[int, Outcome] | None = None,
 ) -> Contact:
-    """End the conversation: every reason gets an outcome (unresolved if none), then the contact ends."""
+    """End the conversation: every reason gets an outcome, then the contact ends.
+
+    `outcomes` gives the agent's disposition for reasons not resolved during the call (message taken,
+    information given...); any reason still without one is recorded as unresolved. `dispositions`
+    are the client's own disposition codes per reason, when it uses them.
+    """
     _require_open(contact)
     now = utcnow()
-    for reason in reasons_of(session, contact):
+    reasons = reasons_of(session, contact)
+    unknown = set(outcomes or {}) - {r.id for r in reasons}
+    if unknown:
+        raise ValidationFailed(f"not reasons of this contact: {sorted(unknown)}", field="outcomes")
+    for reason in reasons:
         code = (dispositions or {}).get(reason.id)
+        chosen = (outcomes or {}).get(reason.id)
+        if reason.outcome is None and chosen is not None:
+            record_outcome(session, contact, by, reason, outcome=Outcome(chosen), detail={"at_wrap_up": True})
         if reason.outcome is None:
             reason.outcome, reason.resolved_at = Outcome.UNRESOLVED, now
         if code:

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from careline.kit.phones import format_phone
 from careline.web.context import CSRF_COOKIE, csrf_token
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -23,7 +24,18 @@ def _local(value: datetime | None, tz: str = "America/Chicago", fmt: str = "%a %
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+def _phone(value: str | None) -> str:
+    """A stored number as people read it: (312) 555-0142; anything unparseable as it was."""
+    if not value:
+        return ""
+    try:
+        return format_phone(value)
+    except Exception:  # a display filter never breaks a page
+        return value
+
+
 templates.env.filters["local"] = _local
+templates.env.filters["phone"] = _phone
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:

@@ -6,6 +6,20 @@ document.addEventListener("htmx:responseError", function (evt) {
     flash.innerHTML = '<div class="alert error" role="alert">The request failed (' + evt.detail.xhr.status + "). Please try again.</div>";
   }
 });
+// htmx leaves 4xx answers unswapped by default; ours carry a message (a form with its errors, or the
+// error partial retargeted to #flash), so show them.
+document.addEventListener("htmx:beforeSwap", function (evt) {
+  var status = evt.detail.xhr.status;
+  if (status >= 400 && status < 500 && status !== 401 && evt.detail.xhr.responseText) {
+    evt.detail.shouldSwap = true;
+    evt.detail.isError = false;
+  }
+});
+// A message in #flash belongs to the last action: clear it when the agent does the next thing.
+document.addEventListener("htmx:beforeRequest", function (evt) {
+  var flash = document.getElementById("flash");
+  if (flash && evt.detail.requestConfig && evt.detail.requestConfig.verb !== "get") { flash.innerHTML = ""; }
+});
 // Running clocks: any element with data-since shows minutes:seconds elapsed since that instant.
 function carelineTickClocks() {
   document.querySelectorAll("[data-since]").forEach(function (el) {

@@ -176,6 +176,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict | FormBody] = {
     ),
     ("POST", "/console/contacts/{contact_id}/waitlist"): FormBody({"type_id": 1}),
     ("POST", "/console/contacts/{contact_id}/transfer"): FormBody({"target": "Dr. Patel"}),
+    ("POST", "/console/contacts/{contact_id}/route-outside"): FormBody({"resource_id": 1}),
     ("POST", "/console/contacts/{contact_id}/schedule/book"): FormBody(
         {"provider_id": 1, "location_id": 1, "type_id": 1, "start_at": "2026-12-08T15:00:00+00:00"}
     ),

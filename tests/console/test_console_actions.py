@@ -417,3 +417,77 @@ def test_wrap_up_refuses_a_next_state_it_cannot_set(app, world, sessions, clock,
         assert response.status_code == 422 and db.get(Contact, cid).status == "active"
     else:  # staying "on a contact" after it ended makes no sense: the agent is left as they were
         assert response.status_code == 303
+
+
+# ------------------------------------------------------------------------------ directory
+
+
+def test_the_directory_search_finds_departments_open_first_and_outside_resources(
+    world, sessions, clock, db
+) -> None:
+    from careline.directory import service as directory
+    from careline.queues.routing import search_directory
+
+    with transaction(sessions) as s:
+        a = world.tenant_a.id
+        directory.seed_default_resources(s, a)
+        always = {d: [["00:00", "23:59"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        dirf.department(s, a, name="Radiology scheduling", kind="radiology", intents=[], hours=always)
+        dirf.department(
+            s,
+            a,
+            name="Radiology after hours",
+            kind="radiology",
+            intents=[],
+            hours={"sun": [["01:00", "02:00"]]},
+        )
+        dirf.department(s, a, name="Patient billing", kind="billing", intents=["billing"], hours=always)
+        dirf.department(s, world.tenant_b.id, name="Radiology B", kind="radiology", intents=[])
+    found = search_directory(db, a, "radiol")
+    names = [d["name"] for d in found["departments"]]
+    assert names == [
+        "Radiology scheduling",
+        "Radiology after hours",
+    ]  # open now first, the other tenant's never
+    assert found["departments"][0]["open_now"] and not found["departments"][1]["open_now"]
+    by_intent = search_directory(db, a, "I have a question about my bill")
+    assert [d["name"] for d in by_intent["departments"]] == ["Patient billing"]
+    poison = search_directory(db, a, "my son swallowed bleach")
+    assert poison["resources"][0]["name"].startswith("Poison Control")
+    assert search_directory(db, a, "pharm")["resources"][0]["name"] == "Your pharmacy"
+    assert search_directory(db, a, "zz") == {"departments": [], "resources": []}
+
+
+def test_the_agent_routes_a_caller_outside_from_the_search(app, world, sessions, clock, db) -> None:
+    from careline.directory import service as directory
+    from careline.directory.models import OutsideResource
+
+    cal = build_cal(world, sessions)
+    with transaction(sessions) as s:
+        directory.seed_default_resources(s, cal.tenant_id)
+        directory.seed_default_resources(s, world.tenant_b.id)
+    poison_a, poison_b = (
+        db.scalar(
+            select(OutsideResource.id).where(
+                OutsideResource.tenant_id == tid, OutsideResource.name.startswith("Poison")
+            )
+        )
+        for tid in (cal.tenant_id, world.tenant_b.id)
+    )
+    with signed_in(app, world.agent_a) as client:
+        cid = _contact(client, cal.tenant_id)
+        hits = client.get(f"/console/contacts/{cid}/directory", params={"q": "poison"}, headers=HX).text
+        assert "Poison Control" in hits and "Caller routed here" in hits
+        none = client.get(f"/console/contacts/{cid}/directory", params={"q": "xylophone"}, headers=HX).text
+        assert "Nothing in the directory matches" in none
+        foreign = client.post(
+            f"/console/contacts/{cid}/route-outside", headers=HX, data={"resource_id": poison_b}
+        )
+        assert foreign.status_code == 422
+        done = client.post(
+            f"/console/contacts/{cid}/route-outside", headers=HX, data={"resource_id": poison_a}
+        )
+        assert done.status_code == 200 and "Caller routed to Poison Control" in done.text
+    reason = db.scalars(select(ContactReason).where(ContactReason.contact_id == cid)).one()
+    assert reason.intent == "out_of_scope" and reason.outcome == "routed_outside"
+    assert reason.outcome_detail["resource_id"] == poison_a

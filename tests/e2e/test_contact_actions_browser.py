@@ -4,6 +4,7 @@ and cancelled, a refusal shown (not silently dropped), a transfer, and wrap-up w
 from __future__ import annotations
 
 from careline.db import transaction
+from careline.directory import service as directory
 from tests.directory import factories as dirf
 from tests.e2e.conftest import shot, sign_in
 from tests.factories import PASSWORD
@@ -24,6 +25,7 @@ def test_register_book_move_cancel_transfer_and_wrap_up_without_leaving_the_cont
     cal = build_cal(world, sessions)
     with transaction(sessions) as s:
         dirf.department(s, cal.tenant_id, name="Billing office", transfer_number="3125550160")
+        directory.seed_default_resources(s, cal.tenant_id)
     page.set_default_timeout(15_000)
     sign_in(page, server, "agent.a@test.example", PASSWORD)
     page.wait_for_url(server.url + "/")
@@ -68,6 +70,14 @@ def test_register_book_move_cancel_transfer_and_wrap_up_without_leaving_the_cont
     page.wait_for_selector("#transfer-result >> text=Warm transfer to Billing office")
     assert page.locator("#flash").inner_text() == ""  # the earlier refusal went with the next action
     page.wait_for_selector("#reasons >> text=transferred")
+    # The directory search: an outside resource for what the practice does not do.
+    page.locator("#dir-q").fill("swallowed bleach")
+    page.locator("#directory-hits >> text=Poison Control").wait_for()
+    page.locator("#directory-hits li", has_text="Poison Control").get_by_role(
+        "button", name="Caller routed here"
+    ).click()
+    page.wait_for_selector("#transfer-result >> text=Caller routed to Poison Control")
+    page.wait_for_selector("#reasons >> text=routed outside")
     shot(page, "contact-actions")
 
     # Wrap up: a reason added late gets its outcome in the wrap-up form; then a break.

@@ -16,12 +16,13 @@ from careline.console.panels import OUTCOMES_CHANGED, SlotRow, open_reason
 from careline.contacts import service as contacts
 from careline.contacts.intents import Intent
 from careline.contacts.models import Contact, Outcome
-from careline.directory.models import Department, InsurancePlan
+from careline.directory.models import Department, InsurancePlan, OutsideResource
 from careline.errors import CareLineError, Conflict, ValidationFailed
 from careline.kit.clock import utcnow
 from careline.kit.phones import format_phone
 from careline.patients import service as patients
 from careline.patients.models import ReferralSource, Sex
+from careline.queues.routing import search_directory
 from careline.scheduling import service as scheduling
 from careline.scheduling.models import AppointmentStatus, CancelReason
 from careline.scheduling.notify import details, when_text
@@ -49,6 +50,7 @@ TRANSFER_INTENTS = (
     Intent.CLINICAL,
     Intent.OUT_OF_SCOPE,
 )
+OUTSIDE_INTENTS = (Intent.OUT_OF_SCOPE, *TRANSFER_INTENTS[1:])  # an outside resource, likewise
 VISITS_CHANGED = "visits-changed"  # reasons and next steps follow; the visits list has just drawn itself
 
 
@@ -416,4 +418,38 @@ def transfer(
     number = (department.transfer_number or department.phone) if department is not None else None
     number = format_phone(number) if number else None
     context = {"contact": contact, "done": f"{how} to {label}" + (f" · {number}" if number else "") + "."}
+    return _changed(render(request, "console/_transferred.html", context), OUTCOMES_CHANGED)
+
+
+# ---------------------------------------------------------------------------- directory
+
+
+@pages.get("/console/contacts/{contact_id}/directory")
+def directory_search(request: Request, contact_id: int, ctx: Agent, q: str = "") -> Response:
+    """Search the client's departments and the outside resources while the caller waits."""
+    contact = contacts.get_contact(ctx.db, contact_id)
+    q = q.strip()[:200]
+    found = search_directory(ctx.db, contact.tenant_id, q) if q else {"departments": [], "resources": []}
+    return render(request, "console/_directory.html", {"contact": contact, "q": q, **found})
+
+
+@pages.post("/console/contacts/{contact_id}/route-outside")
+def route_outside(
+    request: Request, contact_id: int, ctx: Agent, resource_id: Annotated[int, Form()]
+) -> Response:
+    """The caller was given an outside resource (911, 988, Poison Control, a pharmacy...): record it."""
+    contact = contacts.get_contact(ctx.db, contact_id)
+    resource = ctx.db.get(OutsideResource, resource_id)
+    if resource is None or resource.tenant_id != contact.tenant_id:
+        raise ValidationFailed("no such outside resource for this client", field="resource_id")
+    contacts.record_outcome(
+        ctx.db,
+        contact,
+        _by(ctx),
+        open_reason(ctx, contact, OUTSIDE_INTENTS),
+        outcome=Outcome.ROUTED_OUTSIDE,
+        detail={"target": resource.name, "resource_id": resource.id},
+    )
+    number = f" · {format_phone(resource.phone)}" if resource.phone else ""
+    context = {"contact": contact, "done": f"Caller routed to {resource.name}{number}."}
     return _changed(render(request, "console/_transferred.html", context), OUTCOMES_CHANGED)

@@ -370,3 +370,38 @@ def next_steps(
         ("message",),
     )
     return steps
+
+
+def _prefix_hit(said: set[str], text: str) -> int:
+    words = _words(text.replace("_", " "))
+    return sum(1 for s in said if any(w.startswith(s) for w in words))
+
+
+def search_directory(
+    session: Session, tenant_id: int, text: str, *, at: datetime | None = None, limit: int = 8
+) -> dict[str, list[dict[str, Any]]]:
+    """Where could this caller go? The client's departments and outside resources matching the agent's
+    words ('radiology', 'pharm', 'my son swallowed bleach'): word starts in a department's name, kind,
+    intents or description, the intents the words say, and resources by their keywords and names.
+    Departments open now come first."""
+    at = at or utcnow()
+    said = _words(text)
+    if not said:
+        return {"departments": [], "resources": []}
+    intents = {s.intent.value for s in analyze(text).intents}
+    scored = []
+    for dept in directory.list_departments(session, tenant_id=tenant_id, limit=500)[0]:
+        fields = " ".join([dept.name, dept.kind, dept.description or "", *(dept.intents or [])])
+        hits = _prefix_hit(said, fields) + 2 * len(intents & set(dept.intents or []))
+        if hits:
+            scored.append((dept, hits))
+    shown = [(_department(session, d, at), hits) for d, hits in scored]
+    shown.sort(key=lambda item: (not item[0]["open_now"], -item[1], item[0]["name"]))
+    # What the words name first (keywords, then name starts), then what their intents suggest.
+    resources = {r["id"]: r for r in _resources(session, tenant_id, text, limit=limit)}
+    for resource in directory.list_resources(session, tenant_id=tenant_id, limit=500)[0]:
+        if resource.id not in resources and _prefix_hit(said, f"{resource.name} {resource.kind}"):
+            resources[resource.id] = _resource(resource)
+    for resource in _resources(session, tenant_id, *intents, limit=limit):
+        resources.setdefault(resource["id"], resource)
+    return {"departments": [d for d, _ in shown[:limit]], "resources": list(resources.values())[:limit]}

@@ -45,7 +45,7 @@ from careline.kit.clock import FrozenClock, utcnow
 from careline.matching import service
 from careline.matching.naive import full_scan
 from careline.matching.service import MatchRequest, match
-from careline.migrate import upgrade
+from careline.migrate import refresh_statistics, upgrade
 from careline.patients.models import Patient
 from careline.tenants.models import Tenant
 
@@ -102,8 +102,10 @@ def world(url: str, providers: int, patients: int, rebuild: bool) -> sessionmake
         started = time.perf_counter()
         seed_demo(factory, seed=7, cheap_hash=True, providers=providers, patients=patients)
         if url.startswith("postgresql"):
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
+            # What `careline demo` does after its bulk load (and autovacuum would do later; it is off
+            # on some benchmark servers): statistics, and the visibility map for index-only scans.
+            # The SQLite world is left without statistics, as a database nobody has analyzed.
+            refresh_statistics(url, vacuum=True)
         took = time.perf_counter() - started
         print(f"built a world of {providers:,} providers in {took:.0f} s: {_where(url)}")
     return factory

@@ -168,9 +168,10 @@ def analyze(
 @handles_errors
 def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:
     """Apply database migrations."""
-    from careline.migrate import upgrade
+    from careline.migrate import refresh_statistics, upgrade
 
     upgrade(settings().database_url, revision)
+    refresh_statistics(settings().database_url)
     typer.echo("database is up to date")
 
 
@@ -210,6 +211,10 @@ def demo(
         providers=providers,
         patients=patients,
     )
+    if result.created:
+        from careline.migrate import refresh_statistics
+
+        refresh_statistics(s.database_url, vacuum=True)  # a bulk load: statistics for the planner
     typer.echo(result.summary())
 
 

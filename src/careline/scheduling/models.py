@@ -141,6 +141,10 @@ class AvailabilityTemplate(TenantScoped, Base):
 
     __tablename__ = "availability_templates"
     __table_args__ = (
+        # Providers' windows as the scoped reads ask (`tenant_id = ?`, the scope's `tenant_id IN
+        # (...)`, `provider_id IN (...)`): SQLite without statistics would otherwise take the tenant's
+        # index and read every window of the tenant (docs/matching.md, "Benchmark").
+        Index("ix_availability_templates_tenant_id_provider_id", "tenant_id", "provider_id"),
         CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
         CheckConstraint("slot_minutes > 0", name="slot_minutes_positive"),
     )
@@ -169,6 +173,8 @@ class CalendarException(TenantScoped, Base):
     __tablename__ = "calendar_exceptions"
     __table_args__ = (
         Index("ix_calendar_exceptions_provider_starts", "provider_id", "starts_at"),
+        # The tenant's exceptions still running after a date (holidays, closures, time off).
+        Index("ix_calendar_exceptions_tenant_ends", "tenant_id", "ends_at"),
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
     )
 
@@ -189,7 +195,10 @@ class Appointment(TenantScoped, Base):
 
     __tablename__ = "appointments"
     __table_args__ = (
-        Index("ix_appointments_provider_start", "provider_id", "start_at"),
+        Index("ix_appointments_provider_start", "provider_id", "start_at"),  # the overlap triggers
+        # Scoped reads of providers' visits (`tenant_id IN (...)` from the session's scope): without
+        # statistics SQLite would otherwise take (tenant_id, start_at), every visit of the tenant.
+        Index("ix_appointments_provider_tenant_start", "provider_id", "tenant_id", "start_at"),
         Index("ix_appointments_patient_start", "patient_id", "start_at"),
         Index("ix_appointments_tenant_start", "tenant_id", "start_at"),
         CheckConstraint("end_at > start_at", name="end_after_start"),

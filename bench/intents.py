@@ -30,7 +30,7 @@ def dev_texts(path: Path | None) -> list[str]:
     candidates = [path] if path else []
     shared = os.environ.get("CARELINE_SHARED_DIR")
     candidates += [Path(shared) / "data" / "dev-utterances.jsonl"] if shared else []
-    candidates += [REPO.parent / "shared" / "data" / "dev-utterances.jsonl"]
+    candidates += [REPO / "tests" / "data" / "dev-utterances.jsonl"]
     for candidate in candidates:
         if candidate and candidate.is_file():
             lines = candidate.read_text(encoding="utf-8").splitlines()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from careline.triage.rules import screen
 
-DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev-utterances.jsonl"
+DEFAULT_DEV = Path(__file__).resolve().parents[1] / "tests" / "data" / "dev-utterances.jsonl"
 FALLBACK = [
     "I have chest pain going down my left arm and I'm sweating",
     "no chest pain, just a cough for three days",

@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.db)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI nothing may be skipped: a skip there hides a missing install step."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
+        if reporter is not None:
+            reporter.write_line(f"error: {skipped} test(s) skipped, and CI=true forbids skipping", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def _create_pg_database() -> str:
     name = f"careline_test_{uuid.uuid4().hex[:10]}"
     admin = make_engine(PG_ADMIN_URL)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -700,18 +699,19 @@ def test_it_has_cues_for_every_intent_in_the_vocabulary() -> None:
     assert {intent.value for intent in Intent} <= set(vocabulary.cues)
 
 
-def test_it_stays_fast_on_a_long_rambling_contact() -> None:
-    text = "so um I was calling because my appointment, the one on Tuesday, well, " * 60
-    started = time.perf_counter()
-    classify(text)
-    assert time.perf_counter() - started < 0.25
+def test_a_long_rambling_contact_says_no_more_than_its_one_sentence() -> None:
+    # (Its speed is measured in bench/intents.py, not here.)
+    sentence = "so um I was calling because my appointment, the one on Tuesday, well, "
+    once = {i.intent for i in classify(sentence)}
+    assert {i.intent for i in classify(sentence * 60)} == once
 
 
 # --------------------------------------------------------------------------- dev set
 
 
 def _dev_set_path() -> Path | None:
-    candidates = [os.environ.get("CARELINE_SHARED_DIR", ""), REPO.parent / "shared", REPO / "shared"]
+    # The project's copy (tests/data) unless a newer shared one is named.
+    candidates = [os.environ.get("CARELINE_SHARED_DIR", ""), REPO / "tests"]
     for base in candidates:
         path = Path(base) / "data" / "dev-utterances.jsonl" if base else None
         if path and path.is_file():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 from hypothesis import given
@@ -189,10 +188,8 @@ def test_erlang_c_closed_form_for_small_n() -> None:
     assert erlang_c(traffic, agents) == pytest.approx(top / bottom, rel=1e-12)
 
 
-def test_large_traffic_is_stable_and_fast() -> None:
-    started = time.perf_counter()
+def test_large_traffic_is_stable() -> None:
     result = required_agents(600_000, 1800, 300, max_occupancy=1.0)  # 100,000 Erlangs
-    assert time.perf_counter() - started < 2
     assert 100_000 < result.agents < 105_000
     assert 0.8 <= result.service_level < 1
     assert 0 < erlang_c(1000.0, 1050) < 1

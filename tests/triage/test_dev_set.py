@@ -20,7 +20,8 @@ FALSE_POSITIVE_CEILING = 0.05
 
 
 def _dev_set() -> Path:
-    root = Path(os.environ.get("CARELINE_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+    # The project's copy (tests/data) unless a newer shared one is named.
+    root = Path(os.environ.get("CARELINE_SHARED", Path(__file__).resolve().parents[1]))
     return root / "data" / "dev-utterances.jsonl"
 
 

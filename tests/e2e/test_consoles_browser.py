@@ -104,6 +104,9 @@ def test_a_red_flag_reaches_the_nurse_live_and_the_outcome_comes_back(browser, s
     agent.wait_for_selector("#escalation-status >> text=Nurse being alerted")
     # The nurse's console receives it live (no reload), with the clock running.
     nurse.locator("button.accept-escalation").wait_for()
+    # Announced once for screen readers (the list itself redraws too often to be a live region).
+    assert "emergency escalation, Tenant A Health" in nurse.locator("#nurse-announce").text_content()
+    assert nurse.title().startswith("(1) ")
     boss.locator("#wallboard-escalations").wait_for()
     assert "emergency" in boss.locator("#wallboard-escalations").inner_text()
     shot(boss, "wallboard")

@@ -31,3 +31,29 @@ function carelineTickClocks() {
 setInterval(carelineTickClocks, 1000);
 document.addEventListener("DOMContentLoaded", carelineTickClocks);
 document.addEventListener("htmx:afterSwap", carelineTickClocks);
+// The nurse console: the list redraws often, so it is not itself a live region; new or re-alerted
+// escalations are announced once in #nurse-announce, and the tab title counts the open ones.
+var carelineSeenEscalations = null;
+function carelineAnnounceEscalations() {
+  var queue = document.getElementById("nurse-queue");
+  var announce = document.getElementById("nurse-announce");
+  if (!queue || !announce) { return; }
+  var open = queue.querySelectorAll("[data-esc-open='yes']");
+  var seen = {};
+  var fresh = [];
+  open.forEach(function (el) {
+    var key = el.dataset.escId + ":" + el.dataset.escRealerts;
+    seen[key] = true;
+    if (carelineSeenEscalations === null || !carelineSeenEscalations[key]) {
+      fresh.push((el.dataset.escRealerts !== "0" ? "Re-alert: " : "New ") + el.dataset.escLabel);
+    }
+  });
+  if (fresh.length) { announce.textContent = fresh.join(". ") + "."; }
+  carelineSeenEscalations = seen;
+  document.title = document.title.replace(/^\(\d+\) /, "");
+  if (open.length) { document.title = "(" + open.length + ") " + document.title; }
+}
+document.addEventListener("DOMContentLoaded", carelineAnnounceEscalations);
+document.addEventListener("htmx:afterSwap", function (evt) {
+  if (evt.detail.target && evt.detail.target.id === "nurse-queue") { carelineAnnounceEscalations(); }
+});

@@ -337,6 +337,9 @@ def test_a_transfer_to_a_person_or_department_is_recorded_on_a_reason(
     assert reasons["speak_to_staff"].outcome_detail["target"] == "Dr. Patel's nurse Jo"
     kinds = db.scalars(select(ContactEvent.kind).where(ContactEvent.contact_id == cid)).all()
     assert kinds.count("contact.transferred") == 2
+    with signed_in(app, world.agent_a) as client:
+        shown = client.get(f"/console/contacts/{cid}/timeline", headers=HX).text
+    assert 'contact transferred <span class="muted">→ Billing office</span>' in shown
 
 
 # ------------------------------------------------------------------------------ wrap-up

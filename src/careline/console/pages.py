@@ -323,6 +323,17 @@ def identify(
     return RedirectResponse(target, status_code=303)
 
 
+@pages.get("/console/contacts/{contact_id}/timeline")
+def timeline(request: Request, contact_id: int, ctx: Agent) -> Response:
+    """What has happened on the contact so far (follows every panel's actions)."""
+    contact = contacts.get_contact(ctx.db, contact_id)
+    context = {
+        "timeline": contacts.timeline(ctx.db, contact),
+        "tenant": ctx.db.get(Tenant, contact.tenant_id),
+    }
+    return render(request, "console/_timeline.html", context)
+
+
 @pages.get("/console/contacts/{contact_id}/wrap-reasons")
 def wrap_reasons(request: Request, contact_id: int, ctx: Agent) -> Response:
     """The wrap-up form's reasons, each with its outcome or a choice of one (follows the reasons)."""

@@ -14,6 +14,7 @@ from careline import __version__
 from careline.config import Settings
 from careline.db import make_engine, make_session_factory
 from careline.web import errors
+from careline.web.headers import SecurityHeaders
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -121,14 +122,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.middleware("http")
-    async def _security_headers(request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith("/api/") or request.headers.get("cookie"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(SecurityHeaders)
     return app

@@ -8,7 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
+from starlette.types import Scope
 
 from careline.errors import AuditUnavailable
 
@@ -58,6 +61,40 @@ class UnitOfWorkRoute(APIRoute):
         return run
 
 
+class PrefilteredRouter(APIRouter):
+    """An APIRouter that says "no match" at once for a path none of its routes can match.
+
+    The app includes some thirty routers and asks each in turn whether it matches a request, and
+    each asks every one of its routes (a regex and scope bookkeeping per route): about 0.6 ms of
+    CPU per request before the handler runs. A route's path can only match a request path that
+    starts with the route's literal part (everything before its first `{param}`), so one
+    `str.startswith` over those prefixes rules a router out; the routes themselves still decide.
+    """
+
+    _literal_prefixes: tuple[int, tuple[str, ...] | None] = (-1, None)
+
+    def _prefixes(self) -> tuple[str, ...] | None:
+        count, prefixes = self._literal_prefixes
+        if count != len(self.routes):  # routes were added since (tests, late includes)
+            paths = [getattr(route, "path", None) for route in self.routes]
+            if all(isinstance(path, str) for path in paths):
+                prefixes = tuple(str(path).split("{", 1)[0] for path in paths)
+            else:
+                prefixes = None  # a mount or something without a plain path: no shortcut
+            self._literal_prefixes = (len(self.routes), prefixes)
+        return prefixes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        prefixes = self._prefixes()
+        if (
+            prefixes is not None
+            and scope["type"] == "http"
+            and not get_route_path(scope).startswith(prefixes)
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def router(**kwargs: Any) -> APIRouter:
     """An APIRouter whose routes run as one unit of work each."""
-    return APIRouter(route_class=UnitOfWorkRoute, **kwargs)
+    return PrefilteredRouter(route_class=UnitOfWorkRoute, **kwargs)

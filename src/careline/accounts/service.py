@@ -8,8 +8,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import String, case, cast, func, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from careline.accounts.models import ApiToken, LoginSession, Role, User, UserTenant
 from careline.accounts.passwords import burn_time, hash_password, verify_password
@@ -104,6 +105,21 @@ def served_tenant_ids(session: Session, user: User) -> frozenset[int]:
     return frozenset(session.scalars(select(UserTenant.tenant_id).where(UserTenant.user_id == user.id)))
 
 
+def _served_tenants_column() -> ColumnElement[str | None]:
+    """The tenant ids served_tenant_ids() gives, as one comma-separated column of the user's row."""
+    every = select(func.aggregate_strings(cast(Tenant.id, String), ",")).scalar_subquery()
+    mine = (
+        select(func.aggregate_strings(cast(UserTenant.tenant_id, String), ","))
+        .where(UserTenant.user_id == User.id)
+        .scalar_subquery()
+    )
+    return case((User.role == Role.ADMIN, every), else_=mine)
+
+
+def _tenant_ids(joined: str | None) -> frozenset[int]:
+    return frozenset(int(part) for part in joined.split(",")) if joined else frozenset()
+
+
 def set_active(session: Session, user: User, active: bool) -> None:
     """Enable or disable a user; disabling ends every session and token at once, in every process."""
     user.active = active
@@ -189,6 +205,31 @@ def resume_session(session: Session, token: str, policy: SessionPolicy) -> tuple
     return row, user
 
 
+def resume_session_with_tenants(
+    session: Session, token: str, policy: SessionPolicy
+) -> tuple[LoginSession, User, frozenset[int]] | None:
+    """resume_session() and served_tenant_ids() in one statement (every signed-in page asks both)."""
+    row = session.execute(
+        select(LoginSession, User, _served_tenants_column())
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == sha256(token))
+    ).first()
+    if row is None:
+        return None
+    login, user, tenants = row
+    if login.revoked_at is not None:
+        return None
+    now = utcnow()
+    if now >= login.expires_at or now - login.last_seen_at > policy.idle:
+        login.revoked_at = now
+        return None
+    if not user.active:
+        return None
+    if now - login.last_seen_at > timedelta(minutes=1):  # as resume_session: at most once a minute
+        login.last_seen_at = now
+    return login, user, _tenant_ids(tenants)
+
+
 def end_session(session: Session, token: str) -> None:
     """Revoke the session behind a cookie id (logout)."""
     session.execute(
@@ -221,6 +262,24 @@ def user_for_token(session: Session, secret: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = now
     return user
+
+
+def token_user_with_tenants(session: Session, secret: str) -> tuple[User, frozenset[int]] | None:
+    """user_for_token() and served_tenant_ids() in one statement (every API call asks both)."""
+    row = session.execute(
+        select(ApiToken, User, _served_tenants_column())
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == sha256(secret))
+    ).first()
+    if row is None:
+        return None
+    token, user, tenants = row
+    if token.revoked_at is not None or not user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+    return user, _tenant_ids(tenants)
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:

@@ -114,16 +114,17 @@ def cookie_session_id(request: Request, settings: Settings) -> str | None:
         return None
 
 
-def _identify(request: Request, db: Session, settings: Settings) -> tuple[User, str] | None:
+def _identify(request: Request, db: Session, settings: Settings) -> tuple[User, str, frozenset[int]] | None:
+    """The signed-in user, how they signed in, and the tenants they serve: one statement."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        user = accounts.user_for_token(db, auth[7:].strip())
-        return (user, "token") if user else None
+        found = accounts.token_user_with_tenants(db, auth[7:].strip())
+        return (found[0], "token", found[1]) if found else None
     sid = cookie_session_id(request, settings)
     if sid is None:
         return None
-    found = accounts.resume_session(db, sid, _session_policy(settings))
-    return (found[1], "cookie") if found else None
+    resumed = accounts.resume_session_with_tenants(db, sid, _session_policy(settings))
+    return (resumed[1], "cookie", resumed[2]) if resumed else None
 
 
 def _authenticate(request: Request, permission: Permission) -> RequestContext:
@@ -134,7 +135,7 @@ def _authenticate(request: Request, permission: Permission) -> RequestContext:
     found = _identify(request, db, settings)
     if found is None:
         raise NotAuthenticated("sign in to continue")
-    user, via = found
+    user, via, tenant_ids = found
     actor = audit.Actor(label=user.email, user_id=user.id, ip=client_ip(request))
     if not has_permission(user.role, permission):
         db.rollback()  # release this request's (SQLite) write lock before the audit's own transaction
@@ -146,7 +147,6 @@ def _authenticate(request: Request, permission: Permission) -> RequestContext:
             detail={"path": request.url.path, "method": request.method, "needs": str(permission)},
         )
         raise PermissionDenied(f"your role ({user.role}) may not do this ({permission})")
-    tenant_ids = accounts.served_tenant_ids(db, user)
     db.info["scope"] = Scope(tenant_ids)
     return RequestContext(db=db, user=user, tenant_ids=tenant_ids, actor=actor, settings=settings, via=via)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -147,6 +149,38 @@ def _sqlite_begin_deferred(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Ping a pooled connection on checkout only when it sat idle for a while.
+
+    `pool_pre_ping` costs a round trip on every checkout, that is on every request. A connection
+    handed back moments ago is alive; one that sat idle (a PostgreSQL restart, a dropped link)
+    is pinged, and a dead one is replaced before anyone uses it. A connection that dies while in
+    steady use fails its statement; SQLAlchemy then recycles the whole pool, as after a failed ping.
+    """
+
+    def connected(_dbapi_conn: Any, record: Any) -> None:
+        record.info["careline_idle_since"] = time.monotonic()
+
+    def checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["careline_idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("careline_idle_since")
+        if since is not None and time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("the database connection did not answer a ping") from exc
+
+    event.listen(engine, "connect", connected)
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
+
+
 def make_engine(
     url: str,
     *,
@@ -171,9 +205,9 @@ def make_engine(
         return engine
     # A bounded pool per process: several processes share PostgreSQL's max_connections; under load a
     # request waits for a connection (pool_timeout) instead of the server refusing new clients.
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=60, pool_pre_ping=True
-    )
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=60)
+    _ping_when_idle(engine)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -146,3 +146,41 @@ def test_concurrent_writers_keep_one_unbroken_chain(sessions, db) -> None:
         list(pool.map(lambda _: _write(sessions, 3), range(24)))
     count, problems = verify_chain(db)
     assert (count, problems) == (72, [])
+
+
+def test_the_chain_is_locked_last_and_written_in_few_statements(sessions, engine, db) -> None:
+    from sqlalchemy import event
+
+    from careline.tenants.models import Tenant
+
+    _write(sessions, 1)  # the chain's head exists
+    seen: list[str] = []
+
+    def log(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        if not statement.startswith("BEGIN"):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        with transaction(sessions) as s:
+            record(s, Actor("test"), "test.event", object_type="thing", object_id=1)
+            record(s, Actor("test"), "test.event", object_type="thing", object_id=2)
+            s.add(Tenant(slug="tenant-late", name="Written at commit", timezone="UTC"))
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+    chain = [i for i, sql in enumerate(seen) if "audit_head" in sql or "audit_events" in sql]
+    tenant_insert = max(i for i, sql in enumerate(seen) if sql.startswith("INSERT INTO tenants"))
+    assert tenant_insert < chain[0], seen  # the lock comes after the transaction's other writes
+    if engine.dialect.name == "postgresql":
+        assert len(chain) == 2 and "FOR UPDATE" in seen[chain[0]], seen  # lock the head; rows + head
+    else:
+        assert len(chain) == 3, seen  # read the head, the rows, the head (BEGIN IMMEDIATE is the lock)
+    assert verify_chain(db) == (3, [])
+
+
+def test_the_first_event_of_an_empty_database_creates_the_head(sessions, db) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: _write(sessions, 2), range(4)))
+    assert verify_chain(db) == (8, [])

@@ -1,9 +1,11 @@
 """Writing and verifying the audit chain.
 
 Events are queued on the session and written just before it commits, under a lock that
-serialises the chain across processes (PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE
-already allows one writer). Being in the same transaction as the access means: if the audit
-write fails, the commit fails, and the request returns an error instead of the data.
+serialises the chain across processes (a row lock on the chain's head on PostgreSQL; SQLite's
+BEGIN IMMEDIATE already allows one writer). The lock is taken last, after the transaction's other
+writes, so it is held only for two statements and the commit. Being in the same transaction as the
+access means: if the audit write fails, the commit fails, and the request returns an error
+instead of the data.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from careline.audit.models import AuditEvent, AuditHead, Outcome
@@ -108,18 +110,37 @@ def compute_hash(prev_hash: str, ev: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + "|" + _canonical(_fields(ev))).encode()).hexdigest()
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+def _head_for_update(session: Session) -> tuple[int, str]:
+    """The chain's head (seq, hash), row-locked until commit on PostgreSQL: this lock is what
+    serialises the chain across processes (SQLite's BEGIN IMMEDIATE already allows one writer)."""
+    if session.get_bind().dialect.name != "postgresql":
+        row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+        if row is None:
+            session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+            return 0, GENESIS
+        return int(row[0]), str(row[1])
+    locked = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    row = session.execute(locked).first()
+    if row is None:
+        # The very first event of a database: there is no row to lock yet, so the first writers
+        # take turns on an advisory lock, and the first of them creates the head.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+        row = session.execute(locked).first()
+        if row is None:
+            session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+            return 0, GENESIS
+    return int(row[0]), str(row[1])
 
 
 def _write_pending(session: Session) -> None:
     pending: list[_Pending] = session.info.pop("audit_pending", [])
     if not pending:
         return
-    _lock_chain(session)
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    # Everything else the transaction writes goes first: the chain's lock is taken last, so it is
+    # held only for the audit statements and the commit, never while the request does its work.
+    session.flush()
+    seq, prev = _head_for_update(session)
+    rows = []
     for p in pending:
         seq += 1
         ev = AuditEvent(
@@ -138,12 +159,32 @@ def _write_pending(session: Session) -> None:
         )
         ev.hash = compute_hash(prev, ev)
         prev = ev.hash
-        session.add(ev)
-    if head is None:
-        session.add(AuditHead(id=1, seq=seq, hash=prev))
+        rows.append({key: getattr(ev, key) for key in _COLUMNS})
+    add_events = insert(AuditEvent).values(rows)
+    move_head = update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev)
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip while the lock is held: the new rows and the new head together.
+        session.execute(move_head.add_cte(add_events.cte("new_audit_events")))
     else:
-        head.seq, head.hash = seq, prev
-    session.flush()
+        session.execute(add_events)
+        session.execute(move_head)
+
+
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor_user_id",
+    "actor",
+    "tenant_id",
+    "action",
+    "object_type",
+    "object_id",
+    "outcome",
+    "ip",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 @event.listens_for(Session, "before_commit")
@@ -192,7 +233,7 @@ def verify_chain(session: Session) -> tuple[int, list[Problem]]:
         if compute_hash(ev.prev_hash, ev) != ev.hash:
             problems.append(Problem(ev.seq, f"row {ev.seq} was edited: its contents do not match its hash"))
         expected_seq, prev = ev.seq + 1, ev.hash
-    head = session.get(AuditHead, 1)
+    head = session.get(AuditHead, 1, populate_existing=True)  # the head moves by Core statements
     last_seq = expected_seq - 1
     if head is not None and head.seq != last_seq:
         problems.append(

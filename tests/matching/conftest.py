@@ -13,6 +13,14 @@ from careline.matching.service import MatchRequest, MatchResult, match
 from tests.matching.world import Chicago, build
 
 
+@pytest.fixture(autouse=True)
+def _fresh_row_counts() -> None:
+    """Every test empties the database, so the counts the walk keeps from another test's rows go."""
+    from careline.matching.candidates import ROW_COUNTS
+
+    ROW_COUNTS.clear()
+
+
 @pytest.fixture
 def chicago(sessions, world) -> Chicago:
     return build(sessions, world)

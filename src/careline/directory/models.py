@@ -145,11 +145,14 @@ class ProviderSpecialty(TenantScoped, Base):
     __tablename__ = "provider_specialties"
     __table_args__ = (
         UniqueConstraint("provider_id", "taxonomy_code", name="uq_provider_specialties_provider_code"),
+        # A specialty's providers, with whether it is their primary one: find a doctor reads a
+        # specialty's rows from the index alone (docs/matching.md, "How it is fast").
+        Index("ix_provider_specialties_code_provider_primary", "taxonomy_code", "provider_id", "is_primary"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), index=True)
-    taxonomy_code: Mapped[str] = mapped_column(String(10), index=True)
+    taxonomy_code: Mapped[str] = mapped_column(String(10))
     is_primary: Mapped[bool] = mapped_column(default=False)
 
 
@@ -172,11 +175,13 @@ class ProviderLocation(TenantScoped, Base):
     __tablename__ = "provider_locations"
     __table_args__ = (
         UniqueConstraint("provider_id", "location_id", name="uq_provider_locations_provider_location"),
+        # A location's providers from the index alone (find a doctor walks locations outward).
+        Index("ix_provider_locations_location_id_provider_id", "location_id", "provider_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), index=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"))
 
     location: Mapped[Location] = relationship(lazy="raise")
 

@@ -12,7 +12,9 @@ reading the need's specialty, or a required language, in the whole tenant, that 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -38,6 +40,7 @@ MAX_MILES = 200.0  # the largest search radius
 FIRST_BATCH = 8  # locations in the first step of the walk; each later step doubles
 MAX_END_ROWS = 10000  # a specialty or language with more rows than this is never the end to read from
 SMALL_BATCH = 1500  # a batch with at most this many provider links is always read location by location
+COUNTS_TTL = 600.0  # seconds this process reuses a count of rows (they steer the walk, see RowCounts)
 
 
 @dataclass(frozen=True)
@@ -421,11 +424,9 @@ def search(
         batch = spots[i : i + size]
         before = set(out)
         ids = [s.id for s in batch]
-        links = _link_rows(session, ids, SMALL_BATCH if other is None else max(other[1], SMALL_BATCH))
+        links = _link_rows(session, ids)
         if other is None and links_read + links > SMALL_BATCH:
             other = _other_end(session, look)
-            if links > SMALL_BATCH:
-                links = _link_rows(session, ids, max(other[1], SMALL_BATCH))
         stmt = _at_spots(look, ids)
         if other is not None and other[1] < MAX_END_ROWS:
             by_end = _by_specialty if other[0] == "specialty" else _by_language
@@ -443,6 +444,8 @@ def search(
         else:
             links_read += links
         rows = session.execute(stmt).all()
+        if not rows and i == 0 and (q.age_group or q.age is not None) and not any_at_client(session, q):
+            return out, len(batch)  # nobody of the need's specialties sees this age group: stop here
         found_since = found_since or bool(rows)
         i += len(batch)
         size *= 2
@@ -470,12 +473,60 @@ def search(
     return out, i
 
 
+class RowCounts:
+    """Row counts that steer the walk: a location's provider links, a specialty's or a language's
+    rows (every tenant's; the indexes alone answer). They decide only which end a batch is read
+    from, never what it finds (any end finds the same rows), so this process keeps them for
+    COUNTS_TTL seconds rather than counting again for every request: a request then usually sends
+    none of these queries. Keyed by the database, so tests and tools with several keep them apart.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, Hashable], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+    def get(
+        self,
+        session: Session,
+        kind: str,
+        keys: Iterable[Hashable],
+        count: Callable[[list[Any]], Mapping[Any, int]],
+    ) -> dict[Any, int]:
+        """Each key's count, asking `count(missing keys)` for those not known (absent means 0)."""
+        db = str(session.get_bind().url)
+        now = time.monotonic()
+        out: dict[Any, int] = {}
+        missing = []
+        with self._lock:
+            for key in dict.fromkeys(keys):
+                known = self._rows.get((db, kind, key))
+                if known is not None and known[0] > now:
+                    out[key] = known[1]
+                else:
+                    missing.append(key)
+        if missing:
+            fresh = count(missing)
+            with self._lock:
+                if len(self._rows) > 100_000:  # many databases or a very long run: start again
+                    self._rows.clear()
+                for key in missing:
+                    out[key] = int(fresh.get(key, 0))
+                    self._rows[(db, kind, key)] = (now + COUNTS_TTL, out[key])
+        return out
+
+
+ROW_COUNTS = RowCounts()
+
+
 def _other_end(session: Session, q: Query) -> tuple[str, int]:
     """The cheaper end to read from instead of locations, with its row count (capped)."""
     end = ("specialty", _code_rows(session, q.codes, MAX_END_ROWS))
     if q.language and q.language_required:
-        some = select(_LANG.c.id).where(_LANG.c.language == q.language).limit(end[1]).subquery()
-        speakers = int(session.scalar(select(func.count()).select_from(some)) or 0)
+        speakers = _language_rows(session, q.language, MAX_END_ROWS)
         if speakers < end[1]:
             end = ("language", speakers)
     return end
@@ -483,14 +534,40 @@ def _other_end(session: Session, q: Query) -> tuple[str, int]:
 
 def _code_rows(session: Session, codes: Sequence[str], cap: int) -> int:
     """Specialty rows with these codes (every tenant's: the taxonomy index alone answers), up to cap."""
-    some = select(_S.c.id).where(_S.c.taxonomy_code.in_(codes)).limit(cap).subquery()
-    return int(session.scalar(select(func.count()).select_from(some)) or 0)
+
+    def count(missing: list[Any]) -> dict[Any, int]:
+        stmt = (
+            select(_S.c.taxonomy_code, func.count())
+            .where(_S.c.taxonomy_code.in_(missing))
+            .group_by(_S.c.taxonomy_code)
+        )
+        return {code: n for code, n in session.execute(stmt)}
+
+    return min(cap, sum(ROW_COUNTS.get(session, "specialty", codes, count).values()))
 
 
-def _link_rows(session: Session, location_ids: Sequence[int], cap: int) -> int:
-    """Provider links at these locations (the location index alone answers), counting at most cap + 1."""
-    some = select(_PL.c.id).where(_PL.c.location_id.in_(list(location_ids))).limit(cap + 1).subquery()
-    return int(session.scalar(select(func.count()).select_from(some)) or 0)
+def _language_rows(session: Session, language: str, cap: int) -> int:
+    """A language's rows (every tenant's, from the language index), up to cap."""
+
+    def count(missing: list[Any]) -> dict[Any, int]:
+        some = select(_LANG.c.language).where(_LANG.c.language == language).limit(MAX_END_ROWS).subquery()
+        return {language: int(session.scalar(select(func.count()).select_from(some)) or 0)}
+
+    return min(cap, ROW_COUNTS.get(session, "language", [language], count)[language])
+
+
+def _link_rows(session: Session, location_ids: Sequence[int]) -> int:
+    """Provider links at these locations (the location index alone answers)."""
+
+    def count(missing: list[Any]) -> dict[Any, int]:
+        stmt = (
+            select(_PL.c.location_id, func.count())
+            .where(_PL.c.location_id.in_(missing))
+            .group_by(_PL.c.location_id)
+        )
+        return {lid: n for lid, n in session.execute(stmt)}
+
+    return sum(ROW_COUNTS.get(session, "links", location_ids, count).values())
 
 
 def _search_named(session: Session, q: Query, hints: Sequence[str]) -> dict[int, Candidate]:
@@ -543,7 +620,7 @@ def count_within(session: Session, q: Query, spots: Sequence[Spot], cap: int) ->
         return 0, False
     ids = [s.id for s in spots]
     end, end_rows = _other_end(session, q)
-    if end_rows < MAX_END_ROWS and _link_rows(session, ids, end_rows) > end_rows:
+    if end_rows < MAX_END_ROWS and _link_rows(session, ids) > end_rows:
         stmt = (_by_specialty(q, ids) if end == "specialty" else _by_language(q, ids)).with_only_columns(
             _P.c.id
         )

@@ -631,10 +631,9 @@ def match(
         max_miles=None if r.provider_name else r.max_miles,
     )
     now = utcnow()
-    if not r.provider_name and (base.age_group or base.age is not None) and not any_at_client(session, base):
-        found: dict[int, Candidate] = {}  # nobody of the need's specialties sees this patient's age group
-    else:
-        found, _looked = (search_with or search)(session, base, prefs, w, limit)
+    # (When nobody of the need's specialties sees the patient's age group, the walk's first batch
+    # finds nobody and it asks `any_at_client` before walking on.)
+    found, _looked = (search_with or search)(session, base, prefs, w, limit)
     ranked = rules.rank(found.values(), prefs, w)[:limit]
     langs = languages_of(session, [c.provider_id for c in ranked])
     for c in ranked:

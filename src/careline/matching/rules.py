@@ -194,6 +194,89 @@ class NeedMatch:
 
     need: Need
     matched_phrase: str | None  # the (normalized) words that matched; None for the default need
+    excluded: tuple[str, ...] = ()  # specialties the words rule out ("not a pediatrician")
+
+
+@dataclass(frozen=True)
+class VisitHint:
+    """The kind of visit the words ask for ("a new patient visit", "a telehealth visit"), else the
+    need's own `visit_type`: it picks the appointment type of the next openings."""
+
+    visit_type: str | None = None
+    telehealth: bool = False  # the words ask for a video visit
+    said: str | None = None  # the words that named it; None when it is the need's visit type
+
+
+# Negation: "no", "not", "don't want" ... rule out what the next few words name ("not a
+# pediatrician", "no cardiology"), up to a word that starts another thought ("but", "and", "I").
+_NEGATION = re.compile(
+    r"(?<![a-z0-9])(?:no|not|never|without|dont want|do not want|dont need|do not need|rather not"
+    r"|other than|instead of|anything but|except)(?![a-z0-9])"
+)
+_NEGATION_STOPS = frozenset(
+    {"but", "and", "or", "so", "because", "i", "im", "we", "my", "our", "he", "she", "they", "just"}
+    | {"only", "instead", "rather", "need", "needs", "want", "wants", "looking", "please"}
+)
+NEGATION_REACH = 4  # words after the negation that it covers
+
+
+def negated_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of `normalize(text)` that a negation covers: the words after it (not the cue
+    itself), at most NEGATION_REACH of them, not past a stop word or the end of the clause (a comma,
+    a full stop: "not telehealth, knee pain" rules out telehealth only)."""
+    norm = normalize(text)
+    clauses = [c for c in (normalize(part) for part in re.split(r"[,.;:!?()\n]+", text or "")) if c]
+    ends, at = [], 0
+    for clause in clauses:
+        at += len(clause)
+        ends.append(at)
+        at += 1
+    if " ".join(clauses) != norm:  # punctuation inside a word: no clause ends then
+        ends = [len(norm)]
+    spans = []
+    for cue in _NEGATION.finditer(norm):
+        stop = next((e for e in ends if e >= cue.end()), len(norm))
+        end, words = cue.end(), 0
+        for word in re.finditer(r"[a-z0-9]+", norm[cue.end() : stop]):
+            if words >= NEGATION_REACH or word.group(0) in _NEGATION_STOPS:
+                break
+            end, words = cue.end() + word.end(), words + 1
+        if end > cue.end():
+            spans.append((cue.end(), end))
+    return spans
+
+
+def _first_match(
+    regex: re.Pattern[str], norm: str, negated: Sequence[tuple[int, int]]
+) -> re.Match[str] | None:
+    """The first match that no negation covers."""
+    for m in regex.finditer(norm):
+        if not any(start <= m.start() < end for start, end in negated):
+            return m
+    return None
+
+
+def _without(need: Need, codes: Sequence[str]) -> Need:
+    """The need without specialties the words ruled out; its fallback when none of its own are left."""
+    if not codes:
+        return need
+
+    def keep(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(c for c in values if c not in codes)
+
+    adult, child = keep(need.specialties), keep(need.child_specialties)
+    fallback, child_fallback = keep(need.fallback), keep(need.child_fallback)
+    if not adult:
+        adult, fallback = fallback, ()
+    if not child:
+        child, child_fallback = child_fallback, ()
+    return replace(
+        need,
+        specialties=adult,
+        child_specialties=child,
+        fallback=fallback,
+        child_fallback=child_fallback,
+    )
 
 
 @dataclass(frozen=True)
@@ -214,21 +297,62 @@ class Vocabulary:
     senior_hints: tuple[re.Pattern[str], ...]
     compiled: tuple[_Compiled, ...] = field(repr=False)
     derived: tuple[_Compiled, ...] = field(repr=False)
+    visit_words: tuple[tuple[str, re.Pattern[str], int], ...] = field(default=(), repr=False)
 
     def match(self, text: str) -> NeedMatch | None:
-        """The best need for the words: most words matched wins, then the earlier entry; None if none."""
+        """The best need for the words: most words matched wins, then the earlier entry; None if none.
+
+        Words after a negation ("not a pediatrician", "no cardiology") match no need, and the
+        specialties they name (the directory's names and synonyms) are taken out of the need found
+        (its fallback serves when none of its own are left); with nothing else said, the default need
+        without them."""
         norm = normalize(text)
         if not norm:
             return None
+        negated = negated_spans(text)
+        excluded: list[str] = []
+        if negated:
+            for c in self.derived:
+                if c.need.source != "specialty":
+                    continue
+                for m in c.regex.finditer(norm):
+                    if any(start <= m.start() < end for start, end in negated):
+                        excluded += [code for code in c.need.specialties if code not in excluded]
+                        break
         for table in (self.compiled, self.derived):
             best: tuple[int, int, str, Need] | None = None
             for c in table:
-                m = c.regex.search(norm)
+                m = _first_match(c.regex, norm, negated) if negated else c.regex.search(norm)
                 if m and (best is None or (c.words, -c.order) > (best[0], -best[1])):
                     best = (c.words, c.order, m.group(0), c.need)
             if best is not None:
-                return NeedMatch(best[3], best[2])
+                return NeedMatch(_without(best[3], excluded), best[2], tuple(excluded))
+        if excluded:
+            return NeedMatch(_without(self.default, excluded), None, tuple(excluded))
         return None
+
+    def visit_hint(self, text: str | None, need: Need | None = None) -> VisitHint:
+        """The visit the words name ("new patient", "annual physical", "telehealth"), else the need's.
+
+        The most words win; a specific visit (a physical) beats "new patient"; negated words ("not a
+        video visit") name nothing."""
+        norm = normalize(text or "")
+        negated = negated_spans(text or "") if norm else []
+        kind: tuple[int, int, str, str] | None = None  # (specific, words, phrase, visit type)
+        telehealth = None
+        for visit, regex, words in self.visit_words if norm else ():
+            m = _first_match(regex, norm, negated)
+            if m is None:
+                continue
+            if visit == "telehealth":
+                telehealth = telehealth or m.group(0)
+                continue
+            rank = (int(visit != "new_patient"), words)
+            if kind is None or rank > kind[:2]:
+                kind = (*rank, m.group(0), visit)
+        if kind is not None:
+            return VisitHint(kind[3], telehealth is not None, kind[2])
+        return VisitHint(need.visit_type if need else None, telehealth is not None, telehealth)
 
     def age_hint(self, text: str) -> str | None:
         """'child' or 'senior' when the words say who the patient is ("my son's asthma"), else None."""
@@ -405,7 +529,41 @@ def build_vocabulary(
         senior_hints=_hints(hints.get("senior") or []),
         compiled=tuple(compiled),
         derived=tuple(derived),
+        visit_words=_visit_words(data.get("visit_words") or {}),
     )
+
+
+def _visit_words(table: Any) -> tuple[tuple[str, re.Pattern[str], int], ...]:
+    if not isinstance(table, Mapping):
+        raise VocabularyError("visit_words maps a visit type (or telehealth) to a list of phrases")
+    out = []
+    for visit, phrases in table.items():
+        if visit not in (*VISIT_TYPES, "telehealth"):
+            raise VocabularyError(f"visit_words: unknown visit type '{visit}'")
+        if not isinstance(phrases, list):
+            raise VocabularyError(f"visit_words: {visit} must be a list of phrases")
+        for phrase in phrases:
+            regex, words = _pattern_regex(str(phrase))
+            out.append((str(visit), regex, words))
+    return tuple(out)
+
+
+# How an appointment type's name says which visit it is ("Annual physical", "Well-child visit").
+APPOINTMENT_TYPE_WORDS: dict[str, tuple[str, ...]] = {
+    "physical": ("physical", "well child", "wellness", "annual exam", "checkup", "check up"),
+    "prenatal": ("prenatal", "obstetric", "pregnan"),
+    "sick": ("sick",),
+    "injury": ("injury", "urgent"),
+    "behavioral": ("behavioral", "behavioural", "therapy", "counsel", "mental health", "psych"),
+    "procedure": ("procedure",),
+}
+
+
+def type_is_visit(type_name: str, visit_type: str | None) -> bool:
+    """Whether an appointment type's name says it is this kind of visit."""
+    words = APPOINTMENT_TYPE_WORDS.get(visit_type or "")
+    name = f" {normalize(type_name)} "
+    return bool(words) and any(f" {normalize(w)}" in name for w in words)
 
 
 _NAMED = re.compile(r"\b(?:dr\.?|doctor)\s+([A-Za-z][A-Za-z'\-]+)", re.IGNORECASE)

@@ -58,7 +58,10 @@ class NeedOut(BaseModel):
     specialties: list[SpecialtyOut]
     fallback: list[SpecialtyOut]
     using_fallback: bool
-    visit_type: str | None
+    visit_type: str | None = Field(description="the visit the next openings are for (words, else need)")
+    visit_words: str | None = Field(default=None, description='the words naming it ("annual physical")')
+    telehealth: bool = Field(default=False, description="the words asked for a telehealth visit")
+    excluded: list[SpecialtyOut] = Field(default=[], description='ruled out by the words ("no cardiology")')
     age_group: str | None
     provider_name: str | None
 

@@ -42,7 +42,16 @@ from careline.matching.candidates import (
     spots_within,
 )
 from careline.matching.referrals import ContactsPort, booking_hint, connect_contacts, refer
-from careline.matching.rules import Candidate, NeedMatch, Opening, Place, Preferences, Vocabulary, Weights
+from careline.matching.rules import (
+    Candidate,
+    NeedMatch,
+    Opening,
+    Place,
+    Preferences,
+    VisitHint,
+    Vocabulary,
+    Weights,
+)
 from careline.tenants.models import Tenant
 
 MAX_LIMIT = 50
@@ -290,6 +299,7 @@ class _Resolved:
     max_miles: float
     provider_name: str | None
     patient_id: int | None
+    visit: VisitHint = field(default_factory=VisitHint)
 
 
 def _tenant_id(session: Session, req: MatchRequest, patient_tenant: int | None) -> int:
@@ -446,6 +456,7 @@ def _resolve(session: Session, req: MatchRequest, actor: Actor | None) -> _Resol
         need_from = "default"
     hint = vocab.age_hint(words) if words else None
     group = rules.age_group(age, hint or match.need.age)
+    visit = vocab.visit_hint(words, match.need)
     return _Resolved(
         tenant=tenant,
         weights=weights,
@@ -462,6 +473,7 @@ def _resolve(session: Session, req: MatchRequest, actor: Actor | None) -> _Resol
         max_miles=max_miles,
         provider_name=provider_name or None,
         patient_id=patient.id if patient else None,
+        visit=visit,
     )
 
 
@@ -478,6 +490,7 @@ def next_available_for(
     days: int = 28,
     patient_id: int | None = None,
     actor: Actor | None = None,
+    visit: VisitHint | None = None,
 ) -> dict[int, Opening]:
     """Each provider's next new-patient opening within `days`, from scheduling ({} when none is known).
 
@@ -486,6 +499,11 @@ def next_available_for(
     referral requirement; for each type scheduling's `next_available_by_provider` gives every
     provider's first open time (it leaves out providers the type does not apply to, and with a
     patient those whose booking rules would refuse them); the earliest wins.
+
+    A visit the words name (`visit`: "an annual physical", "a telehealth visit") is looked for first:
+    the types whose name says that visit (telehealth ones for telehealth), new-patient or for any
+    patient; providers with no such opening get the new-patient one. Types only for established
+    patients are never offered: the patient is new to these providers.
     """
     if not provider_ids:
         return {}
@@ -506,12 +524,14 @@ def next_available_for(
             .order_by(AppointmentType.id)
         )
     )
+    telehealth = telehealth or bool(visit and visit.telehealth)
     modalities = {Modality.IN_PERSON, Modality.TELEHEALTH} if telehealth else {Modality.IN_PERSON}
     suitable = [
         t
         for t in types
         if t.modality in modalities
         and not t.referral_required
+        and t.patient_kind != PatientKind.ESTABLISHED
         and (
             age is None
             or ((t.min_age is None or age >= t.min_age) and (t.max_age is None or age <= t.max_age))
@@ -520,21 +540,37 @@ def next_available_for(
     chosen = [t for t in suitable if t.patient_kind == PatientKind.NEW] or [
         t for t in suitable if t.patient_kind == PatientKind.ANY
     ]
-    out: dict[int, Opening] = {}
+    wanted: list[Any] = []
+    if visit is not None and visit.visit_type not in (None, "new_patient"):
+        wanted = [t for t in suitable if rules.type_is_visit(t.name, visit.visit_type)]
+    if visit is not None and visit.telehealth:
+        video = [t for t in suitable if t.modality == Modality.TELEHEALTH]
+        wanted = [t for t in wanted if t.modality == Modality.TELEHEALTH] or video
     who = {"patient_id": patient_id, "actor": actor} if patient_id is not None else {}
-    for kind in chosen:
-        for pid, slot in by_provider(session, list(provider_ids), kind.id, days=days, **who).items():
-            if slot is None or (pid in out and out[pid].start_utc <= slot.start_at):
-                continue
-            out[pid] = Opening(
-                start_utc=slot.start_at,
-                timezone=slot.timezone,
-                location_id=slot.location_id,
-                location_name=slot.location_name,
-                type_name=slot.type_name,
-                type_id=slot.type_id,
-            )
-    return out
+
+    def earliest(kinds: Sequence[Any], ids: list[int]) -> dict[int, Opening]:
+        out: dict[int, Opening] = {}
+        for kind in kinds:
+            for pid, slot in by_provider(session, ids, kind.id, days=days, **who).items():
+                if slot is None or (pid in out and out[pid].start_utc <= slot.start_at):
+                    continue
+                out[pid] = Opening(
+                    start_utc=slot.start_at,
+                    timezone=slot.timezone,
+                    location_id=slot.location_id,
+                    location_name=slot.location_name,
+                    type_name=slot.type_name,
+                    type_id=slot.type_id,
+                )
+        return out
+
+    ids = list(provider_ids)
+    found = earliest(wanted, ids) if wanted else {}
+    rest = [pid for pid in ids if pid not in found]
+    others = [t for t in chosen if t not in wanted]
+    if rest and others:
+        found.update(earliest(others, rest))
+    return found
 
 
 # ============================================================================ matching
@@ -569,7 +605,10 @@ def _need_dict(r: _Resolved, fallback: bool) -> dict[str, Any]:
         "specialties": [{"code": c, "name": reference.specialty_name(c)} for c in codes],
         "fallback": [{"code": c, "name": reference.specialty_name(c)} for c in later],
         "using_fallback": fallback,
-        "visit_type": need.visit_type,
+        "visit_type": r.visit.visit_type,
+        "visit_words": r.visit.said,
+        "telehealth": r.visit.telehealth,
+        "excluded": [{"code": c, "name": reference.specialty_name(c)} for c in r.match.excluded],
         "age_group": r.age_group,
         "provider_name": r.provider_name,
     }
@@ -624,7 +663,7 @@ def match(
         language_required=base.language_required,
         gender=r.gender,
         gender_required=base.gender_required,
-        telehealth=req.telehealth,
+        telehealth=req.telehealth or r.visit.telehealth,
         soonest=req.soonest,
         accepting_required=base.accepting_required,
         plan_name=r.plan.name if r.plan else None,
@@ -648,6 +687,7 @@ def match(
             telehealth=req.telehealth,
             patient_id=r.patient_id,
             actor=actor,
+            visit=r.visit,
         )
         for c in ranked[:top_n]:
             c.next_available = openings.get(c.provider_id)

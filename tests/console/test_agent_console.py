@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from careline.audit.service import Actor
@@ -154,3 +156,25 @@ def test_a_red_flag_in_what_the_caller_already_said_shows_the_banner_at_once(app
     with signed_in(app, world.agent_a) as client:
         page = client.get(f"/console/contacts/{cid}").text
     assert 'id="caller-screening"' in page and "RED FLAG" in page and "<mark>" in page
+
+
+def test_find_a_doctor_starts_from_the_callers_words_only_when_they_asked_for_a_doctor(
+    app, world, sessions
+) -> None:
+    from careline.audit.service import Actor
+    from careline.contacts import service as contacts
+    from careline.contacts.service import By
+
+    by = By(None, Actor("test"))
+    with transaction(sessions) as s:
+        wants = contacts.start_contact(s, by, tenant_id=world.tenant_a.id)
+        contacts.add_caller_line(s, wants, by, "I'm new here and need a family doctor who takes Blue Cross")
+        billing = contacts.start_contact(s, by, tenant_id=world.tenant_a.id)
+        contacts.add_caller_line(s, billing, by, "I have a question about my bill")
+        ids = wants.id, billing.id
+    with signed_in(app, world.agent_a) as client:
+        asked = client.get(f"/console/contacts/{ids[0]}").text
+        other = client.get(f"/console/contacts/{ids[1]}").text
+    need = re.compile(r'id="m-need"[^>]*value="([^"]*)"')
+    assert need.search(asked).group(1) == "I&#39;m new here and need a family doctor who takes Blue Cross"
+    assert need.search(other).group(1) == ""

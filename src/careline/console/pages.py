@@ -142,6 +142,7 @@ def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
             detail={"via": "console", "contact_id": contact.id},
         )
     reasons = contacts.reasons_of(ctx.db, contact)
+    screened = _screening(contact, "\n".join(contacts.caller_lines(ctx.db, contact)))
     return {
         "user": ctx.user,
         "contact": contact,
@@ -155,7 +156,8 @@ def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
         "matches": contacts.caller_matches(ctx.db, contact) if patient is None else [],
         "caller_lines": contacts.caller_lines(ctx.db, contact),
         # What the caller already said is screened too: a red flag in the first sentence must not wait.
-        "caller_screening": _screening(contact, "\n".join(contacts.caller_lines(ctx.db, contact))),
+        "caller_screening": screened,
+        "match_need": _match_need(screened, reasons),
         "can_escalate": ESCALATION_ENABLED,
         **_schedule_choices(ctx, contact),
         **register_choices(ctx, contact),
@@ -190,6 +192,15 @@ def preview(
     """Screen the notes as the agent types: red-flag banner and intent chips; nothing is saved."""
     contact = contacts.get_contact(ctx.db, contact_id)
     return render(request, "console/_screening.html", _screening(contact, text))
+
+
+def _match_need(screened: dict[str, Any], reasons: list[Any]) -> str:
+    """The caller's own words for find-a-doctor, when they asked for a doctor (the agent can edit them)."""
+    result = screened.get("result")
+    asked = any(r.intent is Intent.FIND_DOCTOR for r in reasons) or (
+        result is not None and any(i.intent is Intent.FIND_DOCTOR for i in result.intents)
+    )
+    return screened.get("text", "")[:300] if asked else ""
 
 
 def _screening(contact: Contact, text: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from careline.contacts.models import ContactReason, Outcome
@@ -96,3 +98,45 @@ def test_book_opens_schedulings_form_on_the_next_opening(clock, client, chicago,
     assert link in html
     form = client.get(link.replace("&amp;", "&"))
     assert form.status_code == 200 and "Olsen" in form.text and "Oak Park Office" in form.text
+
+
+def test_on_a_call_book_takes_the_opening_without_leaving_the_contact(
+    clock, client, chicago, calendars, world, sessions, db
+) -> None:
+    from careline.audit.service import Actor
+    from careline.db import transaction
+    from careline.patients import service as patients
+    from careline.scheduling.models import Appointment
+
+    with transaction(sessions) as s:
+        pid = patients.create_patient(
+            s,
+            tenant_id=world.tenant_a.id,
+            actor=Actor("test"),
+            first_name="Kay",
+            last_name="Knee",
+            dob="1970-01-01",
+        ).id
+    contact = client.post("/api/v1/contacts", json={"tenant_id": world.tenant_a.id}).json()["id"]
+    client.post(f"/api/v1/contacts/{contact}/identify", json={"patient_id": pid})
+    html = client.post(
+        "/match",
+        data={"need": "knee pain after a fall", "zip": "60302", "contact_id": contact, "patient_id": pid},
+        headers=HX,
+    ).text
+    assert (
+        f'hx-post="/console/contacts/{contact}/schedule/book"' in html and "/scheduling/book-form" not in html
+    )
+    fields = dict(
+        re.findall(
+            r'name="(provider_id|location_id|type_id|start_at)" value="([^"]+)"',
+            html.split("book-match")[0].rsplit("<form", 1)[1],
+        )
+    )
+    assert fields["provider_id"] == str(chicago.doc["oscar"])
+    booked = client.post(f"/console/contacts/{contact}/schedule/book", data=fields, headers=HX)
+    assert booked.status_code == 200 and "Booked:" in booked.text
+    appt = db.scalars(select(Appointment).where(Appointment.contact_id == contact)).one()
+    assert appt.patient_id == pid and appt.provider_id == chicago.doc["oscar"]
+    reason = db.scalars(select(ContactReason).where(ContactReason.contact_id == contact)).one()
+    assert reason.outcome == Outcome.APPOINTMENT_BOOKED

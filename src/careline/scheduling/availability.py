@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from careline.audit.service import Actor, record
@@ -282,16 +282,15 @@ def _midnight_utc(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC)
 
 
-def load_templates(
-    session: Session,
+def templates_statement(
     tenant_id: int,
     provider_ids: Sequence[int],
     date_from: date,
     date_to: date,
     location_ids: Iterable[int] | None = None,
     weekdays: Iterable[int] | None = None,
-) -> list[rules.TemplateFacts]:
-    """The weekly windows of these providers in force during the dates (on these weekdays)."""
+) -> Select:
+    """The query behind load_templates(); a caller may add columns after the template's twelve."""
     stmt = select(
         AvailabilityTemplate.id,
         AvailabilityTemplate.provider_id,
@@ -317,23 +316,39 @@ def load_templates(
         days = sorted(set(weekdays))
         if len(days) < 7:
             stmt = stmt.where(AvailabilityTemplate.weekday.in_(days))
-    return [
-        rules.TemplateFacts(
-            id=row[0],
-            provider_id=row[1],
-            location_id=row[2],
-            weekday=row[3],
-            start_min=rules.parse_hhmm(row[4]),
-            end_min=rules.parse_hhmm(row[5]),
-            slot_minutes=row[6],
-            effective_from=row[7],
-            effective_to=row[8],
-            reserved_type_id=row[9],
-            release_at_local=row[10],
-            release_days_before=row[11],
-        )
-        for row in session.execute(stmt)
-    ]
+    return stmt
+
+
+def template_facts(row: Sequence[Any]) -> rules.TemplateFacts:
+    """One row of templates_statement() as the rules see it."""
+    return rules.TemplateFacts(
+        id=row[0],
+        provider_id=row[1],
+        location_id=row[2],
+        weekday=row[3],
+        start_min=rules.parse_hhmm(row[4]),
+        end_min=rules.parse_hhmm(row[5]),
+        slot_minutes=row[6],
+        effective_from=row[7],
+        effective_to=row[8],
+        reserved_type_id=row[9],
+        release_at_local=row[10],
+        release_days_before=row[11],
+    )
+
+
+def load_templates(
+    session: Session,
+    tenant_id: int,
+    provider_ids: Sequence[int],
+    date_from: date,
+    date_to: date,
+    location_ids: Iterable[int] | None = None,
+    weekdays: Iterable[int] | None = None,
+) -> list[rules.TemplateFacts]:
+    """The weekly windows of these providers in force during the dates (on these weekdays)."""
+    stmt = templates_statement(tenant_id, provider_ids, date_from, date_to, location_ids, weekdays)
+    return [template_facts(row) for row in session.execute(stmt)]
 
 
 def load_locations(

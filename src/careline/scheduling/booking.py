@@ -6,6 +6,10 @@ SQLite guarantee inside its BEGIN IMMEDIATE transaction, and a fast clear answer
 insert. On PostgreSQL the exclusion constraints reject whatever a concurrent transaction slipped
 in between; on SQLite the triggers do the same for any writer. Any of these becomes a 409
 `Conflict` carrying the nearest open alternatives.
+
+A new booking or hold on PostgreSQL first tries one `INSERT ... ON CONFLICT DO NOTHING` with the
+exclusion constraints as arbiters; only when that inserts nothing (the time looks taken, maybe by
+an expired hold) does it take the savepoint path above.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -38,6 +43,7 @@ from careline.scheduling.models import (
     AppointmentType,
     CancelReason,
 )
+from careline.tenants.models import Tenant
 
 HOLD_MINUTES = 5
 MAX_HOLD_MINUTES = 24 * 60  # waitlist offers hold longer than an agent's 5 minutes
@@ -80,6 +86,7 @@ class Booking:
     patient: Patient
     start: datetime
     end: datetime
+    tenant: Tenant | None = None  # held so the session keeps it for the confirmation
 
 
 # --- loading and checks -----------------------------------------------------------------------------
@@ -87,6 +94,36 @@ class Booking:
 
 def load_patient(session: Session, patient_id: Any) -> Patient:
     return get_scoped(session, Patient, int(patient_id), what="patient")
+
+
+def load_rows(
+    session: Session, provider_id: Any, location_id: Any, type_id: Any, patient_id: Any
+) -> tuple[Provider, Location, AppointmentType, Patient, Tenant | None]:
+    """The four rows a booking needs, and the provider's tenant (for the confirmation), in one
+    statement; when one is missing or out of scope, each is loaded alone so the 404 names it."""
+    ids = (
+        c.as_id(provider_id, "provider_id"),
+        c.as_id(location_id, "location_id"),
+        c.as_id(type_id, "type_id"),
+        c.as_id(patient_id, "patient_id"),
+    )
+    row = session.execute(
+        select(Provider, Location, AppointmentType, Patient, Tenant)
+        .join(Tenant, Tenant.id == Provider.tenant_id)
+        .join(Location, Location.id == ids[1])  # one row each: joined by their ids alone
+        .join(AppointmentType, AppointmentType.id == ids[2])
+        .join(Patient, Patient.id == ids[3])
+        .where(Provider.id == ids[0])
+    ).first()
+    if row is not None:
+        return row[0], row[1], row[2], row[3], row[4]
+    return (
+        c.load_provider(session, ids[0]),
+        c.load_location(session, ids[1]),
+        c.load_type(session, ids[2]),
+        load_patient(session, ids[3]),
+        None,
+    )
 
 
 def established_provider_ids(session: Session, patient: Patient, now: datetime) -> set[int]:
@@ -130,16 +167,15 @@ def prepare(
     check_patient: bool = True,
 ) -> Booking:
     """Load the rows and apply every booking rule; BookingRefused (422) lists what is wrong."""
-    provider = c.load_provider(session, provider_id)
-    location = c.load_location(session, location_id)
-    kind = c.load_type(session, type_id)
-    patient = load_patient(session, patient_id)
+    provider, location, kind, patient, tenant = load_rows(
+        session, provider_id, location_id, type_id, patient_id
+    )
     c.same_tenant(provider.tenant_id, location, kind, patient)
     start = c.instant(start_at, "start_at")
     if start.second or start.microsecond:
         raise ValidationFailed("appointments start on a whole minute", field="start_at")
     booking = Booking(
-        provider, location, kind, patient, start, start + timedelta(minutes=kind.duration_minutes)
+        provider, location, kind, patient, start, start + timedelta(minutes=kind.duration_minutes), tenant
     )
     facts = c.type_facts(kind)
     codes = (
@@ -174,23 +210,30 @@ def prepare(
 def _check_open(session: Session, b: Booking, now: datetime) -> None:
     """The time must be an open start in the provider's calendar there (ignoring other bookings)."""
     from careline.directory.models import LocationClosure
-    from careline.scheduling.availability import load_exceptions, load_templates
+    from careline.scheduling.availability import load_exceptions, template_facts, templates_statement
 
     tz = b.location.timezone
     local = b.start.astimezone(rules.get_zone(tz))
     day = local.date()
-    templates = load_templates(
-        session, b.provider.tenant_id, [b.provider.id], day, day, [b.location.id], [day.weekday()]
+    # The day's windows there, each row also saying whether the location is closed that day (with
+    # no window the time is not open anyway): one statement instead of two.
+    closed_that_day = (
+        select(LocationClosure.id)
+        .where(LocationClosure.location_id == b.location.id, LocationClosure.date == day)
+        .exists()
     )
-    closed = session.scalar(
-        select(LocationClosure.id).where(
-            LocationClosure.location_id == b.location.id, LocationClosure.date == day
-        )
-    )
-    place = rules.LocationFacts(b.location.id, tz, frozenset({day}) if closed else frozenset())
-    busy = load_exceptions(session, b.provider.tenant_id, [b.provider.id], b.start, b.end)
-    if rules.start_is_open(b.start, b.kind.duration_minutes, b.kind.id, templates, place, busy, now):
-        return
+    rows = session.execute(
+        templates_statement(
+            b.provider.tenant_id, [b.provider.id], day, day, [b.location.id], [day.weekday()]
+        ).add_columns(closed_that_day)
+    ).all()
+    templates = [template_facts(row) for row in rows]
+    if templates:
+        closed = bool(rows[0][-1])
+        place = rules.LocationFacts(b.location.id, tz, frozenset({day}) if closed else frozenset())
+        busy = load_exceptions(session, b.provider.tenant_id, [b.provider.id], b.start, b.end)
+        if rules.start_is_open(b.start, b.kind.duration_minutes, b.kind.id, templates, place, busy, now):
+            return
     slots = search_slots(
         session,
         b.kind,
@@ -307,6 +350,24 @@ def occupy(
         if who is None:
             raise
         raise _Clash(who) from exc
+
+
+def _insert_if_free(session: Session, b: Booking, fields: dict[str, Any]) -> Appointment | None:
+    """PostgreSQL's fast path: one INSERT ... ON CONFLICT DO NOTHING, the exclusion constraints
+    being the arbiters (a concurrent booking of the same time is waited for, then decides).
+
+    The new appointment, or None when the time looked taken: occupy() then looks in a savepoint,
+    so an expired hold in the way is released and a real clash named (provider or patient).
+    """
+    stmt = pg_insert(Appointment).values(**fields).on_conflict_do_nothing().returning(Appointment)
+    try:
+        return session.scalars(stmt).first()
+    except (IntegrityError, OperationalError) as exc:
+        who = _clash_of(exc)  # a deadlock with a concurrent booking: it won the race
+        if who is None:
+            raise
+        session.rollback()  # no savepoint here: start over to answer with the alternatives
+        raise conflict(session, b, who) from None
 
 
 def alternatives(
@@ -506,28 +567,31 @@ def book(
     if holding:
         minutes = c.integer(hold_minutes, "minutes", low=1, high=MAX_HOLD_MINUTES)
         assert minutes is not None
-    appt = Appointment(
-        tenant_id=b.provider.tenant_id,
-        provider_id=b.provider.id,
-        location_id=b.location.id,
-        patient_id=b.patient.id,
-        type_id=b.kind.id,
-        start_at=b.start,
-        end_at=b.end,
-        status=S.PENDING if holding else S.BOOKED,
-        hold_expires_at=now + timedelta(minutes=minutes) if holding else None,
-        booked_by_user_id=actor.user_id,
-        booked_by=actor.label[:200],
-        contact_id=contact_id,
-        has_referral=bool(has_referral),
-        referral_source=c.text(referral_source, "referral_source", max_len=200) or None,
-        note=c.text(note, "note", max_len=2000) or None,
-    )
+    fields = {
+        "tenant_id": b.provider.tenant_id,
+        "provider_id": b.provider.id,
+        "location_id": b.location.id,
+        "patient_id": b.patient.id,
+        "type_id": b.kind.id,
+        "start_at": b.start,
+        "end_at": b.end,
+        "status": S.PENDING if holding else S.BOOKED,
+        "hold_expires_at": now + timedelta(minutes=minutes) if holding else None,
+        "booked_by_user_id": actor.user_id,
+        "booked_by": actor.label[:200],
+        "contact_id": contact_id,
+        "has_referral": bool(has_referral),
+        "referral_source": c.text(referral_source, "referral_source", max_len=200) or None,
+        "note": c.text(note, "note", max_len=2000) or None,
+    }
+    appt = _insert_if_free(session, b, fields) if _is_pg(session) else None
+    if appt is None:  # SQLite, or the time looked taken: the full path, in a savepoint
+        appt = Appointment(**fields)
+        try:
+            occupy(session, appt)
+        except _Clash as clash:
+            raise conflict(session, b, clash.who) from None
     _keep(appt, b)
-    try:
-        occupy(session, appt)
-    except _Clash as clash:
-        raise conflict(session, b, clash.who) from None
     add_history(session, appt, None, actor, "held" if holding else "booked")
     if holding:
         assert appt.hold_expires_at is not None

@@ -145,6 +145,11 @@ def load_type(session: Session, type_id: Any) -> AppointmentType:
     return get_scoped(session, AppointmentType, _id(type_id, "type_id"), what="appointment type")
 
 
+def as_id(value: Any, field: str) -> int:
+    """An id from a request field (422 naming the field when it is not a number)."""
+    return _id(value, field)
+
+
 def _id(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         try:

@@ -1,0 +1,111 @@
+"""What one booking costs the database, and the paths its fewer statements take (one load of its
+rows, PostgreSQL's INSERT ... ON CONFLICT DO NOTHING, the savepoint path behind it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from careline.errors import Conflict
+from careline.kit.clock import utcnow
+from careline.scheduling import booking
+from careline.scheduling.models import Appointment, AppointmentStatus, CancelReason
+from tests.scheduling.conftest import book_body
+
+API = "/api/v1/scheduling"
+TUE_9 = "2026-12-08T15:00:00Z"  # Tuesday 09:00 in Chicago
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def log(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        if not statement.startswith("BEGIN"):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+
+
+def test_a_booking_costs_few_statements(app, client, cal) -> None:
+    client.get(f"{API}/types")  # the session's first use stamps it; not the booking's cost
+    with statements(app.state.engine) as seen:
+        r = client.post(f"{API}/appointments", json=book_body(cal, TUE_9))
+    assert r.status_code == 201, r.text
+    # who asks 1; provider, location, type, patient and tenant 1; the day's windows with the closure
+    # 1; exceptions 1; the insert (PostgreSQL) or savepoint, clash check, insert, release (SQLite);
+    # history, the patient's mobile, the email and the SMS, the event (+ NOTIFY on PostgreSQL); the
+    # audit chain 2 (PostgreSQL) or 3.
+    listing = "\n".join(sql[:90] for sql in seen)
+    if app.state.engine.dialect.name == "postgresql":
+        assert len(seen) == 13, listing
+        assert not any("SAVEPOINT" in sql for sql in seen) and "ON CONFLICT DO NOTHING" in seen[4], listing
+        assert "FOR UPDATE" in seen[-2] and "audit_head" in seen[-1], listing  # the chain comes last
+    else:
+        assert len(seen) == 16, listing
+        assert all("audit" in sql for sql in seen[-3:]), listing
+
+
+@pytest.mark.parametrize(
+    ("field", "what"),
+    [
+        ("provider", "provider"),
+        ("location", "location"),
+        ("type_id", "appointment type"),
+        ("patient", "patient"),
+    ],
+)
+def test_a_missing_row_is_named_in_the_404(client, cal, field, what) -> None:
+    r = client.post(f"{API}/appointments", json=book_body(cal, TUE_9, **{field: 999_999}))
+    assert r.status_code == 404 and r.json()["message"].startswith(what), r.text
+
+
+def test_an_expired_hold_in_the_way_is_released_by_the_booking(app, client, cal, clock, db) -> None:
+    hold = client.post(f"{API}/holds", json=book_body(cal, TUE_9, minutes=5))
+    assert hold.status_code == 201, hold.text
+    clock.advance(minutes=6)
+    r = client.post(f"{API}/appointments", json=book_body(cal, TUE_9, patient=cal.bob))
+    assert r.status_code == 201, r.text
+    old = db.get(Appointment, hold.json()["id"])
+    assert old.status == AppointmentStatus.CANCELLED and old.cancel_reason == CancelReason.HOLD_EXPIRED
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+class _FakeSession:
+    rolled_back = False
+
+    def scalars(self, _stmt):  # type: ignore[no-untyped-def]
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("INSERT INTO appointments", {}, _Deadlock("deadlock detected"))
+
+    def rollback(self) -> None:
+        self.rolled_back = True
+
+
+def test_a_deadlock_on_the_fast_path_starts_over_and_answers_409(monkeypatch) -> None:
+    answered: list[str] = []
+
+    def conflict(session, b, who):  # type: ignore[no-untyped-def]
+        answered.append(who)
+        return Conflict("busy")
+
+    monkeypatch.setattr(booking, "conflict", conflict)
+    session = _FakeSession()
+    start = utcnow()
+    fields = {"start_at": start, "end_at": start + timedelta(minutes=20)}
+    with pytest.raises(Conflict):
+        booking._insert_if_free(session, object(), fields)  # type: ignore[arg-type]
+    assert session.rolled_back and answered == ["provider"]

@@ -198,8 +198,11 @@ def demo(
     patients: Annotated[
         int | None, typer.Option(help="patients to make (default 2,000; 200000 for a benchmark world)")
     ] = None,
+    history_days: Annotated[
+        int, typer.Option(min=0, max=400, help="past days of simulated calls for the dashboards (0: none)")
+    ] = 14,
 ) -> None:
-    """Seed the demo world: tenants and one login per role."""
+    """Seed the demo world: tenants, one login per role, and two weeks of past calls."""
     from careline.demo.seed import seed_demo
 
     s = settings()
@@ -210,6 +213,7 @@ def demo(
         cheap_hash=s.password_hash_cheap,
         providers=providers,
         patients=patients,
+        history_days=history_days,
     )
     if result.created:
         from careline.migrate import refresh_statistics
@@ -542,6 +546,15 @@ def simulate(
             factory, days=history, calls_per_hour=calls_per_hour, seed=seed, tenants=tenant
         )
         typer.echo(result.summary())
+        from careline.db import transaction
+        from careline.demo.history import enrich_history
+
+        with transaction(factory) as db:
+            extra = enrich_history(db, seed=seed)
+        typer.echo(
+            f"{extra.new_patients} new patients registered, "
+            f"{extra.surveys} surveys ({extra.answered} answered)"
+        )
         return
     typer.echo(f"simulating {calls_per_hour:g} calls per busy hour for {hours:g} hour(s); Ctrl-C to stop")
     stats = sim.run_live(

@@ -12,7 +12,7 @@ import random
 from bisect import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import accumulate
 from typing import Any
@@ -25,7 +25,13 @@ from careline.kit import geo
 from careline.kit.clock import utcnow
 from careline.patients import rules
 from careline.patients.models import Patient, PatientPhone, PhoneKind, ReferralSource, Sex
-from careline.patients.service import mrn_prefix, name_columns, primary_care_providers, set_mrn_counter
+from careline.patients.service import (
+    mrn_prefix,
+    name_columns,
+    next_mrn,
+    primary_care_providers,
+    set_mrn_counter,
+)
 from careline.tenants.models import Tenant
 
 DEFAULT_PATIENTS = 2000
@@ -387,3 +393,47 @@ def seed_patients(db: Session, options: Any) -> dict[str, int]:
         made += count
     _after_bulk_load(db)
     return {"patients": made, "patient_phones": phones_made}
+
+
+def register_callers(
+    db: Session, callers: list[tuple[int, str | None, datetime, int | None]], rng: random.Random
+) -> list[int]:
+    """Register new patients the way agents do during a call: one per (tenant id, number they called
+    from, when, agent), with the demo's names, ZIPs, plans and how they heard of the practice. Returns
+    the new patients' ids in the same order."""
+    worlds: dict[int, _TenantWorld] = {}
+    rows, numbers = [], []
+    for tenant_id, number, at, agent_id in callers:
+        world = worlds.get(tenant_id)
+        if world is None:
+            tenant = db.get(Tenant, tenant_id)
+            centers = _location_zips(db, tenant_id)
+            plans, pcps = _directory(db, tenant_id)
+            world = worlds[tenant_id] = _TenantWorld(
+                tenant,
+                _zip_pool(centers, HOME_MILES),
+                _zip_pool([*centers, *DOWNTOWN_ZIPS[:3]], WORK_MILES),
+                plans,
+                pcps,
+            )
+        row, _phones = _patient_row(rng, world, next_mrn(db, world.tenant), at)
+        row.update(created_by_user_id=agent_id, pcp_provider_id=None)  # a new patient has no PCP yet
+        rows.append(row)
+        numbers.append(number)
+    if not rows:
+        return []
+    ids = list(db.scalars(insert(Patient).returning(Patient.id, sort_by_parameter_order=True), rows))
+    phones = [
+        {
+            "tenant_id": row["tenant_id"],
+            "patient_id": pid,
+            "e164": n,
+            "kind": PhoneKind.MOBILE,
+            "is_primary": True,
+        }
+        for pid, row, n in zip(ids, rows, numbers, strict=True)
+        if n
+    ]
+    if phones:
+        db.execute(insert(PatientPhone.__table__), phones)
+    return ids

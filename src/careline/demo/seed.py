@@ -88,8 +88,12 @@ def seed_demo(
     cheap_hash: bool = False,
     providers: int | None = None,
     patients: int | None = None,
+    history_days: int = 0,
 ) -> SeedResult:
-    """Build the demo world in one transaction; with if_empty, skip when tenants exist."""
+    """Build the demo world in one transaction; with if_empty, skip when tenants exist.
+
+    `history_days` then back-fills that many past days of simulated calls (with their new patients
+    and surveys), so the queues, dashboards and staffing pages show figures from the first visit."""
     options = DemoOptions(seed=seed, providers=providers, patients=patients)
     logins = [(email, role) for email, _n, role, _t in STAFF]
     with transaction(factory) as db:
@@ -101,7 +105,23 @@ def seed_demo(
         for extend in EXTENSIONS:
             counts.update(extend(db, options))
         record(db, Actor("demo"), "demo.seed", detail={"seed": seed, **counts})
+    if history_days > 0:
+        counts.update(seed_history(factory, days=history_days, seed=seed))
     return SeedResult(created=True, counts=counts, logins=logins)
+
+
+DEMO_CALLS_PER_HOUR = 30  # a weekday business hour, all the demo's clients together
+
+
+def seed_history(factory: sessionmaker[Session], *, days: int, seed: int = 7) -> dict[str, int]:
+    """Past calls with everything they leave behind (separate transactions: the calls come in batches)."""
+    from careline.demo.history import enrich_history
+    from careline.queues.simulate import backfill_history
+
+    calls = backfill_history(factory, days=days, calls_per_hour=DEMO_CALLS_PER_HOUR, seed=seed)
+    with transaction(factory) as db:
+        extra = enrich_history(db, seed=seed)
+    return {"history_contacts": calls.contacts, **extra.counts()}
 
 
 # Each domain adds its part of the world, in order: f(db, options) -> counts of what it made.

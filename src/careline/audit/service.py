@@ -160,30 +160,39 @@ def _write_pending(session: Session) -> None:
         ev.hash = compute_hash(prev, ev)
         prev = ev.hash
         rows.append({key: getattr(ev, key) for key in _COLUMNS})
-    add_events = insert(AuditEvent).values(rows)
-    move_head = update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev)
     if session.get_bind().dialect.name == "postgresql":
-        # One round trip while the lock is held: the new rows and the new head together.
-        session.execute(move_head.add_cte(add_events.cte("new_audit_events")))
+        # One round trip while the lock is held: the new rows and the new head together, in a
+        # statement whose text is the same for any number of rows (compiled once, prepared).
+        params: dict[str, Any] = {key: [row[key] for row in rows] for key in _COLUMNS}
+        params["detail"] = [json.dumps(d) for d in params["detail"]]
+        session.execute(_PG_WRITE, {**params, "head_seq": seq, "head_hash": prev})
     else:
-        session.execute(add_events)
-        session.execute(move_head)
+        session.execute(insert(AuditEvent).values(rows))
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
 
 
-_COLUMNS = (
-    "seq",
-    "at",
-    "actor_user_id",
-    "actor",
-    "tenant_id",
-    "action",
-    "object_type",
-    "object_id",
-    "outcome",
-    "ip",
-    "detail",
-    "prev_hash",
-    "hash",
+_COLUMN_TYPES = {
+    "seq": "bigint",
+    "at": "timestamptz",
+    "actor_user_id": "integer",
+    "actor": "varchar",
+    "tenant_id": "integer",
+    "action": "varchar",
+    "object_type": "varchar",
+    "object_id": "varchar",
+    "outcome": "varchar",
+    "ip": "varchar",
+    "detail": "json",
+    "prev_hash": "varchar",
+    "hash": "varchar",
+}
+_COLUMNS = tuple(_COLUMN_TYPES)
+_PG_WRITE = text(
+    "WITH new_audit_events AS (INSERT INTO audit_events ("
+    + ", ".join(_COLUMNS)
+    + ") SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _COLUMN_TYPES.items())
+    + ")) UPDATE audit_head SET seq = :head_seq, hash = :head_hash WHERE id = 1"
 )
 
 

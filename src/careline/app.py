@@ -48,6 +48,7 @@ def _routers() -> list:
     from careline.surveys import api as surveys_api
     from careline.surveys import pages as surveys_pages
     from careline.tenants import api as tenants_api
+    from careline.tenants import pages as tenants_pages
     from careline.web import home, live
 
     matching_service.connect_contacts(contacts_service)  # matching records referrals on contacts
@@ -57,6 +58,7 @@ def _routers() -> list:
         accounts_pages.pages,
         accounts_api.api,
         tenants_api.api,
+        tenants_pages.pages,
         audit_api.api,
         audit_api.pages,
         live.pages,

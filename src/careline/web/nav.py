@@ -27,6 +27,7 @@ NAV: list[NavItem] = [
     NavItem("Queues", "/queues", Permission.QUEUE_READ),
     NavItem("Reports", "/reports", Permission.REPORT_READ),
     NavItem("Staffing", "/staffing", Permission.REPORT_READ),
+    NavItem("Clients", "/admin/clients", Permission.TENANT_MANAGE),
     NavItem("Users", "/admin/users", Permission.USER_MANAGE),
     NavItem("Audit log", "/admin/audit", Permission.AUDIT_READ),
     NavItem("My account", "/account", Permission.SIGNED_IN),

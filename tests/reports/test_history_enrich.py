@@ -51,8 +51,10 @@ def test_history_registers_new_callers_and_surveys_the_willing(sessions, world, 
     # Run again: nothing doubles.
     with transaction(sessions) as s:
         again = enrich_history(s, seed=3)
-    assert again.new_patients == 0 and again.surveys == 0 and db.scalar(select(Survey.id).order_by(Survey.id.desc()).limit(1)) == max(
-        s.id for s in surveys
+    assert (
+        again.new_patients == 0
+        and again.surveys == 0
+        and db.scalar(select(Survey.id).order_by(Survey.id.desc()).limit(1)) == max(s.id for s in surveys)
     )
 
     # The dashboards count them.

@@ -37,6 +37,7 @@ def _routers() -> list:
     from careline.matching import api as matching_api
     from careline.matching import pages as matching_pages
     from careline.matching import service as matching_service
+    from careline.matching import settings_pages as matching_settings_pages
     from careline.patients import api as patients_api
     from careline.patients import pages as patients_pages
     from careline.queues import api as queues_api
@@ -66,6 +67,7 @@ def _routers() -> list:
         directory_pages.pages,
         matching_api.api,
         matching_pages.pages,
+        matching_settings_pages.pages,
         patients_api.api,
         patients_pages.pages,
         contacts_api.api,

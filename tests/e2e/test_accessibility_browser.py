@@ -53,6 +53,8 @@ def _problems(page) -> list[str]:
                 "/directory/providers/new",
                 "/directory/import",
                 "/scheduling/config",
+                "/admin/clients",
+                "/match/settings",
             ],
         ),
         (

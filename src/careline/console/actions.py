@@ -12,7 +12,7 @@ from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
 from careline.accounts.permissions import Permission
-from careline.console.panels import OUTCOMES_CHANGED, SlotRow, open_reason
+from careline.console.panels import OUTCOMES_CHANGED, open_reason, slots_fragment, taken_fragment
 from careline.contacts import service as contacts
 from careline.contacts.intents import Intent
 from careline.contacts.models import Contact, Outcome
@@ -247,22 +247,17 @@ def move_times(
     """Open times to move a visit to: same type and location (or the same provider), soonest first."""
     contact = contacts.get_contact(ctx.db, contact_id)
     appt = _patient_appointment(ctx, contact, appointment_id)
-    context: dict[str, Any] = {"contact": contact, "slots": [], "excluded": {}, "move_from": appt.id}
-    try:
-        found = scheduling.find_availability(
-            ctx.db,
-            type_id=appt.type_id,
-            provider_ids=[appt.provider_id] if same_provider else None,
-            location_id=appt.location_id,
-            time_of_day=time_of_day or None,
-            limit=10,
-            patient_id=contact.patient_id,
-            actor=ctx.actor,
-        )
-        context.update(slots=[SlotRow.of(x) for x in found.slots], excluded=found.excluded)
-    except CareLineError as exc:
-        context["error"] = exc
-    return render(request, "console/_slots.html", context)
+    return slots_fragment(
+        request,
+        ctx,
+        contact,
+        move_from=appt.id,
+        type_id=appt.type_id,
+        provider_ids=[appt.provider_id] if same_provider else None,
+        location_id=appt.location_id,
+        time_of_day=time_of_day or None,
+        limit=10,
+    )
 
 
 @pages.post("/console/contacts/{contact_id}/appointments/{appointment_id}/reschedule")
@@ -290,17 +285,7 @@ def reschedule(
             type_id=type_id,
         )
     except Conflict as exc:
-        ctx.db.rollback()
-        alternatives = [SlotRow.of(x) for x in exc.extra.get("alternatives", [])]
-        context = {
-            "contact": contact,
-            "slots": alternatives,
-            "excluded": {},
-            "error": exc,
-            "alternatives": bool(alternatives),
-            "move_from": appointment_id,
-        }
-        response = render(request, "console/_slots.html", context, status_code=409)
+        response = taken_fragment(request, ctx, contact, exc, move_from=appointment_id, status=409)
         response.headers["HX-Retarget"] = f"#appt-{appointment_id}-times"  # beside the visit being moved
         return response
     d = details(ctx.db, new)

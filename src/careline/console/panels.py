@@ -166,23 +166,53 @@ def schedule_search(
 ) -> Response:
     """Next open times for the caller, soonest first."""
     contact = contacts.get_contact(ctx.db, contact_id)
-    context: dict[str, Any] = {"contact": contact, "slots": [], "excluded": {}}
+    return slots_fragment(
+        request,
+        ctx,
+        contact,
+        type_id=type_id,
+        location_id=location_id,
+        near_zip=near_zip or None,
+        radius_miles=15.0 if near_zip else None,
+        time_of_day=time_of_day or None,
+        limit=12,
+    )
+
+
+def slots_fragment(
+    request: Request, ctx: RequestContext, contact: Contact, *, move_from: int | None = None, **search: Any
+) -> Response:
+    """Open times for the caller (to book, or to move visit `move_from` to); a refusal shows inline."""
+    context: dict[str, Any] = {"contact": contact, "slots": [], "excluded": {}, "move_from": move_from}
     try:
-        found = scheduling.find_availability(
-            ctx.db,
-            type_id=type_id,
-            location_id=location_id,
-            near_zip=near_zip or None,
-            radius_miles=15.0 if near_zip else None,
-            time_of_day=time_of_day or None,
-            limit=12,
-            patient_id=contact.patient_id,
-            actor=ctx.actor,
-        )
+        found = scheduling.find_availability(ctx.db, patient_id=contact.patient_id, actor=ctx.actor, **search)
         context.update(slots=[SlotRow.of(x) for x in found.slots], excluded=found.excluded)
     except CareLineError as exc:
         context["error"] = exc
     return render(request, "console/_slots.html", context)
+
+
+def taken_fragment(
+    request: Request,
+    ctx: RequestContext,
+    contact: Contact,
+    exc: Conflict,
+    *,
+    move_from: int | None = None,
+    status: int = 200,
+) -> Response:
+    """The time was taken meanwhile: nothing was written; the nearest open times instead."""
+    ctx.db.rollback()
+    alternatives = [SlotRow.of(x) for x in exc.extra.get("alternatives", [])]
+    context = {
+        "contact": contact,
+        "slots": alternatives,
+        "excluded": {},
+        "error": exc,
+        "alternatives": bool(alternatives),
+        "move_from": move_from,
+    }
+    return render(request, "console/_slots.html", context, status_code=status)
 
 
 @pages.post("/console/contacts/{contact_id}/schedule/book")
@@ -211,16 +241,7 @@ def schedule_book(
             contact_id=contact.id,
         )
     except Conflict as exc:
-        ctx.db.rollback()
-        alternatives = [SlotRow.of(x) for x in exc.extra.get("alternatives", [])]
-        context = {
-            "contact": contact,
-            "slots": alternatives,
-            "excluded": {},
-            "error": exc,
-            "alternatives": bool(alternatives),
-        }
-        return render(request, "console/_slots.html", context)
+        return taken_fragment(request, ctx, contact, exc)
     reason = open_reason(ctx, contact, SCHEDULING_INTENTS)
     d = details(ctx.db, appt)
     contacts.record_outcome(

@@ -109,3 +109,58 @@ def test_a_deadlock_on_the_fast_path_starts_over_and_answers_409(monkeypatch) ->
     with pytest.raises(Conflict):
         booking._insert_if_free(session, object(), fields)  # type: ignore[arg-type]
     assert session.rolled_back and answered == ["provider"]
+
+
+def _whole_range(session, kind, provider, wanted, patient_id, count):  # type: ignore[no-untyped-def]
+    """The alternatives as computed before: every open time from 3 days before to 14 after."""
+    day = wanted.date()
+    slots = booking._open_times(
+        session, kind, provider, day - timedelta(days=3), day + timedelta(days=14), utcnow()
+    )
+    return booking.rules.nearest(booking._patient_free(session, slots, patient_id, ()), wanted, count)
+
+
+@pytest.mark.parametrize(
+    ("start", "count"),
+    [
+        ("2026-12-08T15:00:00Z", 5),  # Tuesday morning: the near days answer
+        ("2026-12-12T18:00:00Z", 5),  # a Saturday: nearest are Friday's and Monday's
+        ("2026-12-07T15:20:00Z", 5),  # today, minutes from now
+        ("2026-12-09T16:00:00Z", 300),  # more than the near days hold: the whole range is read
+        # Friday 18:00 (Chicago), Dr. Kim away Thursday and Friday: the near days (Thu-Mon) hold
+        # only Monday's times, but Wednesday morning's, outside them, are nearer.
+        ("2026-12-12T00:00:00Z", 5),
+    ],
+)
+def test_the_alternatives_equal_those_of_the_whole_range(app, client, cal, clock, start, count) -> None:
+    from datetime import datetime
+
+    from careline.db import Scope, transaction
+    from careline.directory.models import Provider
+    from careline.scheduling.models import AppointmentType, CalendarException
+
+    with transaction(app.state.sessions) as session:
+        session.add(
+            CalendarException(
+                tenant_id=cal.tenant_id,
+                provider_id=cal.kim,
+                starts_at=datetime.fromisoformat("2026-12-10T06:00:00Z"),
+                ends_at=datetime.fromisoformat("2026-12-12T06:00:00Z"),
+                reason="away",
+            )
+        )
+
+    for taken in ("2026-12-08T15:30:00Z", "2026-12-08T16:00:00Z", "2026-12-09T15:30:00Z"):
+        assert (
+            client.post(f"{API}/appointments", json=book_body(cal, taken, patient=cal.bob)).status_code == 201
+        )
+    wanted = datetime.fromisoformat(start)
+    with transaction(app.state.sessions, Scope(frozenset({cal.tenant_id}))) as session:
+        kind = session.get(AppointmentType, cal.office)
+        provider = session.get(Provider, cal.kim)
+        got = booking.alternatives(session, kind, provider, wanted, patient_id=cal.ann, count=count)
+        expected = _whole_range(session, kind, provider, wanted, cal.ann, count)
+    assert [(s.start_at, s.location_id) for s in got] == [(s.start_at, s.location_id) for s in expected]
+    assert len(got) == min(count, len(expected)) and got
+    if start == "2026-12-12T00:00:00Z":
+        assert got[0].start_at.date().isoformat() == "2026-12-09"  # Wednesday, not Monday

@@ -380,35 +380,66 @@ def alternatives(
     ignore: Iterable[int] = (),
     count: int = ALTERNATIVES,
 ) -> list[SlotView]:
-    """The open times of this provider and type nearest to `wanted` (any of their locations)."""
+    """The open times of this provider and type nearest to `wanted` (any of their locations), from
+    three days before to two weeks after.
+
+    The days around `wanted` are read first: when the `count` nearest open times there are all
+    nearer than the edge of those days (any zone), no time outside them can be nearer, and the
+    answer is the same as from the whole range, read only when that does not hold.
+    """
     now = utcnow()
     day = wanted.date()
-    slots = search_slots(
-        session,
-        kind,
-        [provider],
-        day - timedelta(days=3),
-        day + timedelta(days=14),
-        now,
-        Preferences(),
-        limit=400,
-        ignore_appointment_ids=ignore,
+    near = _open_times(
+        session, kind, provider, day - timedelta(days=2), day + timedelta(days=2), now, ignore=ignore
     )
-    if patient_id is not None and slots:
-        busy = [
-            (s, e)
-            for s, e in session.execute(
-                select(Appointment.start_at, Appointment.end_at).where(
-                    Appointment.patient_id == patient_id,
-                    Appointment.status.in_(ACTIVE_STATUSES),
-                    Appointment.end_at > slots[0].start_at,
-                    Appointment.start_at < slots[-1].end_at,
-                    Appointment.id.not_in(list(ignore) or [0]),
-                )
+    best = rules.nearest(_patient_free(session, near, patient_id, ignore), wanted, count)
+    # Local dates day-2 .. day+2 hold every instant from midnight UTC of day-1 to that of day+2.
+    reach = min(
+        wanted - datetime.combine(day - timedelta(days=1), datetime.min.time(), UTC),
+        datetime.combine(day + timedelta(days=2), datetime.min.time(), UTC) - wanted,
+    )
+    if len(best) == count and all(abs(s.start_at - wanted) < reach for s in best):
+        return best  # type: ignore[return-value]
+    slots = _open_times(
+        session, kind, provider, day - timedelta(days=3), day + timedelta(days=14), now, ignore=ignore
+    )
+    return rules.nearest(_patient_free(session, slots, patient_id, ignore), wanted, count)  # type: ignore[arg-type]
+
+
+def _open_times(
+    session: Session,
+    kind: AppointmentType,
+    provider: Provider,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    ignore: Iterable[int] = (),
+) -> list[SlotView]:
+    return search_slots(
+        session, kind, [provider], first, last, now, Preferences(), limit=400, ignore_appointment_ids=ignore
+    )
+
+
+def _patient_free(
+    session: Session, slots: list[SlotView], patient_id: int | None, ignore: Iterable[int]
+) -> list[SlotView]:
+    """The slots that do not overlap the patient's other active appointments."""
+    if patient_id is None or not slots:
+        return slots
+    busy = [
+        (s, e)
+        for s, e in session.execute(
+            select(Appointment.start_at, Appointment.end_at).where(
+                Appointment.patient_id == patient_id,
+                Appointment.status.in_(ACTIVE_STATUSES),
+                Appointment.end_at > slots[0].start_at,
+                Appointment.start_at < slots[-1].end_at,
+                Appointment.id.not_in(list(ignore) or [0]),
             )
-        ]
-        slots = [s for s in slots if not any(b0 < s.end_at and b1 > s.start_at for b0, b1 in busy)]
-    return rules.nearest(slots, wanted, count)  # type: ignore[arg-type]
+        )
+    ]
+    return [s for s in slots if not any(b0 < s.end_at and b1 > s.start_at for b0, b1 in busy)]
 
 
 def slot_json(slot: SlotView) -> dict[str, Any]:

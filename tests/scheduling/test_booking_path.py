@@ -164,3 +164,27 @@ def test_the_alternatives_equal_those_of_the_whole_range(app, client, cal, clock
     assert len(got) == min(count, len(expected)) and got
     if start == "2026-12-12T00:00:00Z":
         assert got[0].start_at.date().isoformat() == "2026-12-09"  # Wednesday, not Monday
+
+
+@pytest.mark.parametrize(
+    "zone", ["America/Chicago", "America/New_York", "America/Phoenix", "Pacific/Honolulu"]
+)
+def test_the_shared_vtimezone_is_what_icalendar_would_add(zone) -> None:
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from icalendar import Calendar, Event
+
+    from careline.scheduling import notify
+
+    day = date(2026, 12, 8)
+    mine, theirs = Calendar(), Calendar()
+    for cal in (mine, theirs):
+        event = Event()
+        event.add("dtstart", datetime(2026, 12, 8, 15, tzinfo=UTC).astimezone(ZoneInfo(zone)))
+        cal.add_component(event)
+    for tzid in mine.get_missing_tzids():
+        mine.subcomponents.insert(0, notify._vtimezone(tzid, day))
+    theirs.add_missing_timezones(first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
+    assert mine.to_ical() == theirs.to_ical()
+    assert notify._vtimezone(zone, day) is notify._vtimezone(zone, day)

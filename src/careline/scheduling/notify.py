@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import lru_cache
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -138,8 +139,20 @@ def appointment_ics(session: Session, appt: Appointment, sequence: int | None = 
     event.add("sequence", _sequence(session, appt) if sequence is None else sequence)
     cal.add_component(event)
     day = appt.start_at.date()
-    cal.add_missing_timezones(first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
+    # What cal.add_missing_timezones() would add, built once per zone and day (it walks the zone's
+    # transitions over two years: most of the file's cost, and the same for every visit that day).
+    for tzid in sorted(cal.get_missing_tzids()):  # none for a UTC location, like icalendar's own
+        try:
+            cal.subcomponents.insert(0, _vtimezone(tzid, day))
+        except ValueError:
+            continue  # a zone icalendar does not know: left out, as add_missing_timezones() does
     return cal.to_ical()
+
+
+@lru_cache(maxsize=512)
+def _vtimezone(tzid: str, day: date) -> Timezone:
+    """The VTIMEZONE of a zone, valid a year either side of the day (shared: never changed)."""
+    return Timezone.from_tzid(tzid, first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
 
 
 def _recipients(session: Session, patient: Patient) -> list[tuple[MessageChannel, str | None]]:

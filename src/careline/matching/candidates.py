@@ -16,11 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, cast, exists, func, or_, select
+from sqlalchemy import Text, and_, bindparam, case, cast, exists, func, literal, not_, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import Join
 
@@ -41,6 +43,7 @@ FIRST_BATCH = 8  # locations in the first step of the walk; each later step doub
 MAX_END_ROWS = 10000  # a specialty or language with more rows than this is never the end to read from
 SMALL_BATCH = 1500  # a batch with at most this many provider links is always read location by location
 COUNTS_TTL = 600.0  # seconds this process reuses a count of rows (they steer the walk, see RowCounts)
+FIRST_RING = 2.0  # miles: the walk reads locations out to max(this, a quarter of the radius), then doubles
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,74 @@ def _in_boxes(places: Sequence[Place], miles: float) -> Any:
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
+def _spot_stmt(tenant_id: int, places: Sequence[Place], miles: float, inside: float | None = None) -> Any:
+    """The tenant's active locations inside the boxes of `miles` (and outside those of `inside`)."""
+    stmt = select(
+        _L.c.id, _L.c.name, _L.c.address_line1, _L.c.city, _L.c.zip, _L.c.lat, _L.c.lon, _L.c.timezone
+    ).where(_in_boxes(places, miles), plain(_L.c.tenant_id) == tenant_id, _L.c.active.is_(True))
+    return stmt if inside is None else stmt.where(not_(_in_boxes(places, inside)))
+
+
+class Reach:
+    """The tenant's active locations around the places, read ring by ring as the walk needs them.
+
+    The first ring reaches a quarter of the radius (at least FIRST_RING miles), each next one twice
+    as far, up to the radius; a ring's query asks for the boxes around the places minus the boxes
+    already read, so each location is read and measured once. `spots` holds every location within
+    `reach` miles, nearest first: the same list `spots_within` gives, read no farther than needed.
+    """
+
+    def __init__(self, session: Session, tenant_id: int, places: Sequence[Place], miles: float) -> None:
+        self.session, self.tenant_id, self.places, self.miles = session, tenant_id, tuple(places), miles
+        self.spots: list[Spot] = []
+        self.by_id: dict[int, Spot] = {}
+        self.reach = 0.0  # every location this near is in spots
+        self._boxed: float | None = None  # the radius of the boxes read so far
+        self._farther: list[Spot] = []  # read (inside a box) but farther than reach
+        self._nearest = rules.nearest_fn(places)
+        key = ("matching.spots", tenant_id, self.places, miles)
+        if key in session.info:  # already read whole
+            self._add(session.info[key], miles)
+
+    @property
+    def complete(self) -> bool:
+        return self.reach >= self.miles
+
+    def next_miles(self, i: int) -> float:
+        """The distance of the i-th nearest location, or at least how far it is when not read yet."""
+        return self.spots[i].miles if i < len(self.spots) else self.reach
+
+    def need(self, n: int) -> None:
+        """Read rings until there are n locations or none is left within the radius."""
+        while len(self.spots) < n and not self.complete:
+            self._ring()
+
+    def _add(self, spots: Sequence[Spot], reach: float) -> None:
+        self.spots.extend(spots)
+        self.by_id.update((s.id, s) for s in spots)
+        self.reach = reach
+
+    def _ring(self) -> None:
+        if self._boxed is None:
+            reach = min(self.miles, max(FIRST_RING, self.miles / 4))
+        else:
+            reach = min(self.miles, self._boxed * 2)
+        stmt = _spot_stmt(self.tenant_id, self.places, reach, self._boxed)
+        candidates = self._farther
+        for row in self.session.execute(stmt).all():
+            distance, place = self._nearest(row[5], row[6])
+            if distance <= self.miles:
+                candidates.append(Spot(*row, distance, place))
+        candidates.sort(key=lambda x: (x.miles, x.id))
+        cut = next((k for k, spot in enumerate(candidates) if spot.miles > reach), len(candidates))
+        self._add(candidates[:cut], reach)
+        self._farther = candidates[cut:]
+        self._boxed = reach
+        if self.complete:
+            key = ("matching.spots", self.tenant_id, self.places, self.miles)
+            self.session.info[key] = list(self.spots)  # what spots_within would read
+
+
 def spots_within(session: Session, tenant_id: int, places: Sequence[Place], miles: float) -> list[Spot]:
     """The tenant's active locations within `miles` of the nearer place, nearest first (exact distance).
 
@@ -97,9 +168,7 @@ def spots_within(session: Session, tenant_id: int, places: Sequence[Place], mile
     key = ("matching.spots", tenant_id, tuple(places), miles)
     if key in session.info:  # the walk and the explanation of an empty list ask for the same
         return session.info[key]
-    stmt = select(
-        _L.c.id, _L.c.name, _L.c.address_line1, _L.c.city, _L.c.zip, _L.c.lat, _L.c.lon, _L.c.timezone
-    ).where(_in_boxes(places, miles), plain(_L.c.tenant_id) == tenant_id, _L.c.active.is_(True))
+    stmt = _spot_stmt(tenant_id, places, miles)
     nearest_to = rules.nearest_fn(places)
     out = []
     for row in session.execute(stmt).all():
@@ -193,6 +262,32 @@ def _hard_filters(stmt: Any, q: Query) -> Any:
     return stmt
 
 
+def _bonus(q: Query, prefs: Preferences, w: Weights, hints: Sequence[str]) -> Any:
+    """A provider row's points beyond distance and specialty, at most (`rules.base_score`'s other
+    components, in SQL): a preferred language or gender, telehealth, taking new patients when that is
+    not required, and the visit reason, counted whenever the reasons' text holds one of `hints` (the
+    same first check `_reasons` makes, so never less than the score gives)."""
+    terms: list[Any] = []
+    if prefs.language and not prefs.language_required and w.language:
+        spoken = _LANG.alias("spoken_bonus")
+        speaks = exists().where(spoken.c.provider_id == _P.c.id, plain(spoken.c.language) == prefs.language)
+        terms.append(case((speaks, w.language), else_=0.0))
+    if prefs.gender and not prefs.gender_required and w.gender:
+        terms.append(case((_P.c.gender == Gender(prefs.gender), w.gender), else_=0.0))
+    if prefs.telehealth and w.telehealth:
+        terms.append(case((_P.c.telehealth.is_(True), w.telehealth), else_=0.0))
+    if not prefs.accepting_required and w.accepting:
+        terms.append(case((_P.c.accepting_new_patients.is_(True), w.accepting), else_=0.0))
+    if hints and w.visit_reason:
+        texts = [func.lower(cast(_P.c.visit_reasons, Text)), func.lower(cast(_P.c.conditions, Text))]
+        mentions = or_(*(text.like(f"%{h}%") for text in texts for h in hints))
+        terms.append(case((mentions, w.visit_reason), else_=0.0))
+    total: Any = literal(0.0)
+    for term in terms:
+        total = total + term
+    return total
+
+
 def _columns(q: Query) -> list[Any]:
     """What a candidate row carries. Visit reasons come as their raw JSON text: most rows fail the
     cheap word check in `_reasons` and are never decoded."""
@@ -228,6 +323,11 @@ def _columns(q: Query) -> list[Any]:
     return cols
 
 
+def _ids(location_ids: Any) -> Any:
+    """A list of location ids, or the expanding parameter a statement reused for many lists takes."""
+    return location_ids if isinstance(location_ids, BindParameter) else list(location_ids)
+
+
 def _walk_from(q: Query) -> Any:
     """provider_locations -> the provider's specialty rows of the need -> providers, in that order."""
     links = InOrder(_PL, _S, and_(_S.c.provider_id == _PL.c.provider_id, _S.c.taxonomy_code.in_(q.codes)))
@@ -236,7 +336,7 @@ def _walk_from(q: Query) -> Any:
 
 def _at_spots(q: Query, location_ids: Sequence[int]) -> Any:
     """Providers of the need's specialties practising at these locations, hard filters applied."""
-    stmt = select(*_columns(q)).select_from(_walk_from(q)).where(_PL.c.location_id.in_(list(location_ids)))
+    stmt = select(*_columns(q)).select_from(_walk_from(q)).where(_PL.c.location_id.in_(_ids(location_ids)))
     return _hard_filters(stmt, q)
 
 
@@ -245,7 +345,7 @@ def _specialty_from(q: Query, location_ids: Sequence[int]) -> Any:
     # plain(): probe a provider's one or two links by provider_id and test the location afterwards,
     # rather than one probe per listed location.
     links = InOrder(
-        _S, _PL, and_(_PL.c.provider_id == _S.c.provider_id, plain(_PL.c.location_id).in_(list(location_ids)))
+        _S, _PL, and_(_PL.c.provider_id == _S.c.provider_id, plain(_PL.c.location_id).in_(_ids(location_ids)))
     )
     return InOrder(links, _P, _P.c.id == _S.c.provider_id)
 
@@ -270,7 +370,7 @@ def _by_language(q: Query, location_ids: Sequence[int], columns: Sequence[Any] |
     links = InOrder(
         speakers,
         _PL,
-        and_(_PL.c.provider_id == _LANG.c.provider_id, plain(_PL.c.location_id).in_(list(location_ids))),
+        and_(_PL.c.provider_id == _LANG.c.provider_id, plain(_PL.c.location_id).in_(_ids(location_ids))),
     )
     stmt = (
         select(*(columns or _columns(q)))
@@ -306,14 +406,17 @@ def _reasons(r: Any, hints: Sequence[str]) -> tuple[str, ...]:
     raw = f"{r.reasons_raw or ''} {r.conditions_raw or ''}".lower()
     if not hints or not any(h in raw for h in hints):
         return ()
-    out: list[str] = []
-    for text in (r.reasons_raw, r.conditions_raw):
-        try:
-            values = json.loads(text) if text else []
-        except ValueError:
-            values = []
-        out += [str(x) for x in values] if isinstance(values, list) else []
-    return tuple(out)
+    return _decoded(r.reasons_raw) + _decoded(r.conditions_raw)
+
+
+@lru_cache(maxsize=8192)
+def _decoded(text: str | None) -> tuple[str, ...]:
+    """A JSON list of words as a tuple (cached: many providers list the same ones)."""
+    try:
+        values = json.loads(text) if text else []
+    except ValueError:
+        values = []
+    return tuple(str(x) for x in values) if isinstance(values, list) else ()
 
 
 def _candidate(r: Any, q: Query, rank: int, spot: Spot, hints: Sequence[str]) -> Candidate:
@@ -402,8 +505,9 @@ def search(
     hints = rules.reason_hints(prefs)
     if q.name is not None:
         return _search_named(session, q, hints), 0
-    spots = spots_within(session, q.tenant_id, q.places, q.miles if q.miles is not None else MAX_MILES)
-    by_id = {s.id: s for s in spots}
+    reach = Reach(session, q.tenant_id, q.places, q.miles if q.miles is not None else MAX_MILES)
+    reach.need(FIRST_BATCH)
+    spots, by_id = reach.spots, reach.by_id  # they grow as the walk reads farther rings
     out: dict[int, Candidate] = {}
     if not spots:
         return out, 0
@@ -419,31 +523,67 @@ def search(
     rest = w.non_distance_max(prefs) - w.specialty  # every component but distance and the specialty
     look = q  # what the next queries ask for: the need's specialties that can still place
     found_since = False  # whether those found anyone since they were narrowed
+    order = {code: rank for rank, code in enumerate(q.codes)}
+
+    def needed(nearest: float) -> float | None:
+        """Once there is a limit-th best score, the rows to read are those that could reach it:
+        their distance points at most those of the batch's nearest location, the best specialty
+        still asked for, and at least this many of the other points their own provider could get
+        (`_bonus`). A provider below it never makes the top (the limit-th best only rises), and the
+        rows of one provider stand or fall together, so what is read is what could place, ties
+        included. None: no such limit yet."""
+        if len(scores) < limit:
+            return None
+        floor = sorted(scores, reverse=True)[limit - 1]
+        best = max(rules.specialty_points(order.get(code, 0), True, w) for code in look.codes)
+        least = floor - rules.distance_points(nearest, w) - best - 1e-6
+        return least if least > 0 else None
+
+    # Each shape of query is built once per search and run for each batch with its locations (and
+    # the points needed) as parameters.
+    built: dict[tuple[str, tuple[str, ...], bool], Any] = {}
+    makers = {"spots": _at_spots, "specialty": _by_specialty, "language": _by_language}
+
+    def statement(end: str, least: float | None) -> Any:
+        key = (end, look.codes, least is not None)
+        if key not in built:
+            stmt = makers[end](look, bindparam("lids", expanding=True))
+            if least is not None:
+                stmt = stmt.where(_bonus(q, prefs, w, hints) >= bindparam("least"))
+            built[key] = stmt
+        return built[key]
+
     i, size, rows_read = 0, FIRST_BATCH, 0
-    while i < len(spots):
+    while True:
+        reach.need(i + size)
+        if i >= len(spots):
+            break
         batch = spots[i : i + size]
         before = set(out)
         ids = [s.id for s in batch]
         links = _link_rows(session, ids)
         if other is None and links_read + links > SMALL_BATCH:
             other = _other_end(session, look)
-        stmt = _at_spots(look, ids)
+        end = "spots"
         if other is not None and other[1] < MAX_END_ROWS:
-            by_end = _by_specialty if other[0] == "specialty" else _by_language
             # Short of candidates after reading some locations (or, looking only for the need's first
             # specialties now, finding none of them): reading the rest from the other end costs what
             # this batch would.
             short = links_read > 0 and (len(out) < limit or (look is not q and not found_since))
             if short and (links > other[1] or links_read + links > 2 * other[1]):
-                batch = spots[i:]
-                stmt = by_end(look, [s.id for s in batch])
+                # Short of candidates where walking costs more than that end: read from there, in
+                # batches growing twice as fast (each costs that end's rows, from the index alone).
+                end = other[0]
+                size *= 2
             elif links > other[1]:
-                stmt = by_end(look, ids)
+                end = other[0]
             else:
                 links_read += links
         else:
             links_read += links
-        rows = session.execute(stmt).all()
+        least = needed(batch[0].miles)
+        params: dict[str, Any] = {"lids": ids} if least is None else {"lids": ids, "least": least}
+        rows = session.execute(statement(end, least), params).all()
         if not rows and i == 0 and (q.age_group or q.age is not None) and not any_at_client(session, q):
             return out, len(batch)  # nobody of the need's specialties sees this age group: stop here
         found_since = found_since or bool(rows)
@@ -453,14 +593,15 @@ def search(
         _merge(out, rows, q, by_id, hints)  # ranks are the need's own order (q), whatever was asked
         # A provider's rows all arrive with its nearest location's batch, so its score is final now.
         scores.extend(rules.base_score(c, prefs, w) for pid, c in out.items() if pid not in before)
-        if i >= len(spots) or rows_read >= w.candidate_cap:
+        if (i >= len(spots) and reach.complete) or rows_read >= w.candidate_cap:
             break
         if len(scores) >= limit:
-            # Anyone farther has at most the next location's distance points, the points of their
-            # specialty's place in the need, and every other component in full. Specialties that
-            # cannot beat the limit-th best that way are not asked for again; none left: stop.
+            # Anyone farther has at most the next location's distance points (that location, or the
+            # ring not read yet), the points of their specialty's place in the need, and every other
+            # component in full. Specialties that cannot beat the limit-th best that way are not
+            # asked for again; none left: stop.
             scores.sort(reverse=True)
-            ceiling = scores[limit - 1] - rules.distance_points(spots[i].miles, w) - rest - 1e-9
+            ceiling = scores[limit - 1] - rules.distance_points(reach.next_miles(i), w) - rest - 1e-9
             codes = tuple(
                 code
                 for rank, code in enumerate(q.codes)

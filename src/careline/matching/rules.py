@@ -788,8 +788,14 @@ def availability_points(opening: Opening | None, now: datetime, w: Weights, soon
 
 def treats_need(c: Candidate, prefs: Preferences) -> str | None:
     """The provider's own visit reason or condition that contains the need's words, if any."""
-    wanted = [f" {normalize(p)} " for p in prefs.need_phrases if normalize(p)]
-    for reason in c.visit_reasons:
+    return _treats(c.visit_reasons, prefs.need_phrases) if c.visit_reasons else None
+
+
+@lru_cache(maxsize=8192)
+def _treats(reasons: tuple[str, ...], phrases: tuple[str, ...]) -> str | None:
+    # Cached: providers of a specialty often list the same reasons, and every candidate is scored.
+    wanted = [f" {normalize(p)} " for p in phrases if normalize(p)]
+    for reason in reasons:
         norm = f" {normalize(reason)} "
         if any(w in norm for w in wanted):
             return reason

@@ -38,7 +38,7 @@ def test_an_agent_escalates_and_nurses_see_it_first_with_the_evidence(app, world
         queue = nurse.get("/api/v1/escalations").json()
         assert [e["id"] for e in queue] == [esc["id"]]
         page = nurse.get("/nurse").text
-        assert "<mark>can&#39;t catch my breath</mark>" in page and "Accept" in page
+        assert "<mark>can&#39;t catch my breath and my left arm hurts</mark>" in page and "Accept" in page
     reason = db.scalars(select(ContactReason).where(ContactReason.contact_id == cid)).all()
     assert [(r.intent.value, r.outcome.value if r.outcome else None) for r in reason] == [
         ("clinical", "nurse_escalated")

@@ -31,6 +31,11 @@ POSITIVES = {
         "its my dad hes havin chess pains and sweatin",
         "my heart hurts and my left arm is numb",
         "my jaw and left arm ache and I'm sweaty and nauseous",
+        # The brief's own example, and arm pain with breathlessness or jaw pain without chest pain.
+        "shortness of breath with pain in the left arm",
+        "I can't catch my breath and my left arm hurts",
+        "pain in my left arm and jaw",
+        "my neck and left arm are aching",
     ],
     RedFlagKind.STROKE: [
         "my dad's face is drooping",
@@ -134,6 +139,9 @@ NOT_RED_FLAGS = {
         "can you refill my nitroglycerin",
         "how do I get to the heart institute",
         "where is the chest pain clinic",
+        "my shoulder hurts and my neck is stiff",
+        "my arm hurts after the flu shot",
+        "no shortness of breath, just my arm aches from lifting boxes",
     ],
     RedFlagKind.STROKE: [
         "I need directions to the stroke center",

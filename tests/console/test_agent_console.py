@@ -178,3 +178,22 @@ def test_find_a_doctor_starts_from_the_callers_words_only_when_they_asked_for_a_
     need = re.compile(r'id="m-need"[^>]*value="([^"]*)"')
     assert need.search(asked).group(1) == "I&#39;m new here and need a family doctor who takes Blue Cross"
     assert need.search(other).group(1) == ""
+
+
+def test_an_urgent_symptom_is_said_at_once_with_one_click_to_a_nurse(app, world, sessions, db) -> None:
+    from careline.escalations.models import Escalation, Urgency
+
+    with signed_in(app, world.agent_a) as client:
+        cid = _contact(client, world)
+        text = "I got a spider bite on my arm and the redness keeps spreading"
+        shown = client.post(f"/console/contacts/{cid}/preview", headers=HX, data={"text": text}).text
+        assert 'id="urgent-banner"' in shown and 'role="alert"' in shown and "Get a nurse now" in shown
+        assert "<mark>" in shown and 'id="red-flag-banner"' not in shown
+        routine = client.post(
+            f"/console/contacts/{cid}/preview", headers=HX, data={"text": "I have a cold"}
+        ).text
+        assert "urgent-banner" not in routine
+        raised = client.post(f"/console/contacts/{cid}/escalate", headers=HX, data={"text": text})
+        assert raised.status_code == 200
+    esc = db.scalars(select(Escalation).where(Escalation.contact_id == cid)).one()
+    assert esc.urgency == Urgency.URGENT and esc.status == "open"

@@ -26,6 +26,7 @@ from careline.queues.models import PresenceState
 from careline.queues.pages import strip_context
 from careline.tenants.models import Tenant
 from careline.tenants.service import list_tenants
+from careline.triage.model import Disposition
 from careline.web.context import RequestContext, require
 from careline.web.routing import router
 from careline.web.templating import render
@@ -207,14 +208,20 @@ def _screening(contact: Contact, text: str) -> dict[str, Any]:
     result = analyze(text) if text.strip() else None
     if result is None:
         return {"contact": contact, "result": None}
-    spans = [(f.start, f.end) for f in result.screening.red_flags]
     return {
         "contact": contact,
         "result": result,
         "text": text,
-        "marked": highlight(text, spans),
+        "marked": _marked(result.screening, text),
         "can_escalate": ESCALATION_ENABLED,
     }
+
+
+def _marked(screening: Any, text: str) -> str:
+    """The caller's words with the evidence marked: the red flags, or what makes it urgent."""
+    urgent = screening.disposition is Disposition.URGENT
+    flagged = screening.red_flags or (screening.symptoms if urgent else [])
+    return highlight(text, [(f.start, f.end) for f in flagged])
 
 
 def _reasons_fragment(request: Request, ctx: RequestContext, contact: Contact, **extra: Any) -> Response:
@@ -253,8 +260,7 @@ def save_note(
         raise ValidationFailed("type what the caller said first", field="text")
     contacts.add_note(ctx.db, contact, _by(ctx), text)
     result = contacts.screen_text(ctx.db, contact, _by(ctx), text)
-    spans = [(f.start, f.end) for f in result.screening.red_flags]
-    saved = {"result": result, "text": text, "marked": highlight(text, spans), "saved": True}
+    saved = {"result": result, "text": text, "marked": _marked(result.screening, text), "saved": True}
     return _reasons_fragment(request, ctx, contact, screening=saved)
 
 

@@ -50,6 +50,10 @@ POSITIVES = {
         "I can't feel my face on one side",
     ],
     RedFlagKind.BREATHING: [
+        # Pulmonary embolism warning signs count as breathing emergencies.
+        "my leg is swollen and hot and now I'm short of breath",
+        "it hurts when I breathe and my calf is swollen",
+        "pain in my chest when I breathe and I'm coughing up blood",
         "I can't breathe",
         "i cant breed",
         "he is gasping for air",
@@ -107,6 +111,7 @@ POSITIVES = {
         "grandma has a UTI and is suddenly very confused",
     ],
     RedFlagKind.HEAD_INJURY: [
+        "my dad fell and can't get up, he's confused",
         "my son hit his head and passed out for a few seconds",
         "fell and hit my head, I'm on warfarin",
         "she bumped her head and has thrown up 3 times",
@@ -140,6 +145,8 @@ NOT_RED_FLAGS = {
         "how do I get to the heart institute",
         "where is the chest pain clinic",
         "my shoulder hurts and my neck is stiff",
+        "my legs are swollen from standing all day",
+        "I fell last week and I'm fine, just bruised",
         "my arm hurts after the flu shot",
         "no shortness of breath, just my arm aches from lifting boxes",
     ],

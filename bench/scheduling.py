@@ -1,7 +1,7 @@
 """Benchmark scheduling on the large demo world: next-available latency and booking throughput.
 
 Run: .venv/bin/python bench/scheduling.py [--db URL] [--providers 100000] [--patients 200000]
-     [--searches 200] [--bookings 2000] [--threads 32] [--rebuild]
+     [--searches 200] [--bookings 2000] [--threads 32] [--pool N] [--rebuild]
 
 - Builds (once) a scratch PostgreSQL database with `careline demo --providers N --patients M`, then
   reuses it (`--rebuild` starts over). The demo books visits for a sample of providers; the bench
@@ -11,13 +11,18 @@ Run: .venv/bin/python bench/scheduling.py [--db URL] [--providers 100000] [--pat
   its own scoped transaction, like a request. Also each provider's first time (find-a-doctor),
   and the same search through the HTTP API.
 - Booking: two `uvicorn careline.app:create_app --factory` processes on the same database; a
-  thread pool posts bookings of distinct open times (plus 10% deliberate duplicates that must be
-  refused); reports bookings per second, the 409s, and the overlap check (must be zero).
+  light client (asyncio, one keep-alive connection per concurrent caller, a few tens of
+  microseconds of CPU a call, so it leaves the two cores to the app and PostgreSQL) posts bookings
+  of distinct open times plus 10% deliberate duplicates that must be refused; reports bookings per
+  second, the 409s, CPU per request of the app processes and of PostgreSQL, and the overlap check
+  (must be zero).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import random
 import statistics
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -273,7 +279,132 @@ def open_times(factory, world: dict, wanted: int) -> list[dict]:
     return out[:wanted]
 
 
-def bench_booking(url: str, factory, world: dict, rng: random.Random, count: int, threads: int) -> None:
+class _Connection:
+    """One keep-alive HTTP/1.1 connection: JSON in, status and body out (Content-Length bodies)."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": f"{host}:{port}", **headers}.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        data = b"" if body is None else json.dumps(body).encode()
+        extra = "" if body is None else f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}{extra}\r\n".encode() + data)
+        lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status, length, close = int(lines[0].split(" ", 2)[1]), 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding":
+                raise RuntimeError("chunked responses are not expected from these routes")
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+        payload = await self.reader.readexactly(length) if length else b""
+        if close:
+            self.close()
+        return status, payload
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def load(
+    urls: Sequence[str],
+    headers: dict[str, str],
+    calls: Sequence[tuple[str, str, dict | None]],
+    concurrency: int,
+) -> list[tuple[int, float]]:
+    """Send the calls with `concurrency` callers, each on its own connection to urls[i % len(urls)];
+    (status, milliseconds) per call, in the calls' order."""
+    results: list[tuple[int, float]] = [(0, 0.0)] * len(calls)
+    todo = iter(enumerate(calls))
+
+    async def caller(n: int) -> None:
+        host, port = urls[n % len(urls)].removeprefix("http://").split(":")
+        conn = _Connection(host, int(port), headers)
+        try:
+            for i, (method, path, body) in todo:
+                started = time.perf_counter()
+                status, _ = await conn.request(method, path, body)
+                results[i] = (status, (time.perf_counter() - started) * 1000)
+        finally:
+            conn.close()
+
+    async def run() -> None:
+        await asyncio.gather(*(caller(n) for n in range(concurrency)))
+
+    try:
+        import uvloop
+
+        uvloop.run(run())
+    except ImportError:
+        asyncio.run(run())
+    return results
+
+
+def _cpu_seconds(pids: Sequence[int]) -> float:
+    """User plus system CPU time of these processes so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _postgres_pids(database: str) -> list[int]:
+    """The PostgreSQL backends serving this database (the app processes' pooled connections)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            if cmdline.startswith("postgres: ") and f" {database} " in cmdline:
+                pids.append(int(entry))
+    return pids
+
+
+def measure(
+    label: str, servers: list, database: str, headers: dict[str, str], calls: list, concurrency: int
+) -> tuple:
+    """Run the calls; print rate, CPU per request (the app processes; PostgreSQL's backends of this
+    database) and the load average; return (results, seconds)."""
+    app_pids = [s.proc.pid for s in servers]
+    pg_pids = _postgres_pids(database)
+    app0, pg0, me0 = _cpu_seconds(app_pids), _cpu_seconds(pg_pids), time.process_time()
+    started = time.perf_counter()
+    results = load([s.url for s in servers], headers, calls, concurrency)
+    elapsed = time.perf_counter() - started
+    # Backends that connected meanwhile (the pools grow under load) count whole.
+    pg_pids = sorted(set(pg_pids) | set(_postgres_pids(database)))
+    app1, pg1, me1 = _cpu_seconds(app_pids), _cpu_seconds(pg_pids), time.process_time()
+    n = len(calls)
+    print(
+        f"{label}: {n / elapsed:.0f} requests/s; CPU per request: app {(app1 - app0) * 1000 / n:.1f} ms, "
+        f"PostgreSQL {(pg1 - pg0) * 1000 / n:.1f} ms, this client {(me1 - me0) * 1000 / n:.2f} ms; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    return results, elapsed
+
+
+def bench_booking(
+    url: str, factory, world: dict, rng: random.Random, count: int, threads: int, pool: int | None = None
+) -> None:
     from tests.live import LiveServer
 
     slots = open_times(factory, world, count)
@@ -290,48 +421,30 @@ def bench_booking(url: str, factory, world: dict, rng: random.Random, count: int
     rng.shuffle(calls)
     print(
         f"booking: {len(bodies):,} open times + {len(dupes):,} deliberate duplicates, "
-        f"{threads} client threads, 2 app processes"
+        f"{threads} concurrent callers, 2 app processes"
     )
-    with ThreadPoolExecutor(2) as pool:
-        servers = list(pool.map(lambda _: LiveServer(url), range(2)))
+    # --pool N keeps N connections per process and opens no others (none closed and reopened as
+    # the load varies); by default the processes run with the settings' pool (5 kept, 10 more).
+    settings = {"db_pool_size": str(pool), "db_max_overflow": "0"} if pool else {}
+    with ThreadPoolExecutor(2) as starter:
+        servers = list(starter.map(lambda _: LiveServer(url, **settings), range(2)))
     try:
         bench_search_http(servers[0].url, world, rng, 50)
         headers = {"Authorization": f"Bearer {world['token']}"}
-        clients = [
-            httpx.Client(
-                base_url=s.url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=threads)
-            )
-            for s in servers
-        ]
-        for c in clients:  # warm up each process
-            for _ in range(3):
-                c.get("/api/v1/scheduling/types")
+        types = ("GET", "/api/v1/scheduling/types", None)
+        load([s.url for s in servers], headers, [types] * 40, 4)  # warm up each process
         # The ceiling of this machine for the lightest signed-in API call, for scale.
-        started = time.perf_counter()
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda i: clients[i % 2].get("/api/v1/scheduling/types").status_code, range(1000)))
-        print(
-            f"for scale: GET /api/v1/scheduling/types (bearer auth, 2 small queries) "
-            f"{1000 / (time.perf_counter() - started):.0f} requests/s on the same two processes"
+        database = url.rsplit("/", 1)[1]
+        measure(
+            "for scale: GET /api/v1/scheduling/types", servers, database, headers, [types] * 2000, threads
         )
-        latencies: list[float] = []
-
-        def post(i_body: tuple[int, dict]) -> int:
-            i, body = i_body
-            started = time.perf_counter()
-            r = clients[i % 2].post("/api/v1/scheduling/appointments", json=body)
-            latencies.append((time.perf_counter() - started) * 1000)
-            return r.status_code
-
-        started = time.perf_counter()
-        with ThreadPoolExecutor(threads) as pool:
-            codes = Counter(pool.map(post, enumerate(calls)))
-        elapsed = time.perf_counter() - started
-        for c in clients:
-            c.close()
+        posts = [("POST", "/api/v1/scheduling/appointments", body) for body in calls]
+        results, elapsed = measure("booking", servers, database, headers, posts, threads)
     finally:
         for s in servers:
             s.stop()
+    codes = Counter(status for status, _ in results)
+    latencies = [ms for _, ms in results]
     ok = codes.get(201, 0)
     print(
         f"booking throughput: {ok / elapsed:.0f} bookings/s ({ok:,} booked, "
@@ -340,6 +453,7 @@ def bench_booking(url: str, factory, world: dict, rng: random.Random, count: int
         f"{len(calls) / elapsed:.0f} requests/s; latency p50 {statistics.median(latencies):.0f} ms, "
         f"p95 {pct(latencies, 95):.0f} ms"
     )
+    assert codes.get(409, 0) >= len(dupes), "every deliberate duplicate must be refused"
     with transaction(factory) as db:
         overlaps = db.execute(
             text(
@@ -374,7 +488,10 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=200_000)
     parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--bookings", type=int, default=2000)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=32, help="concurrent callers (connections)")
+    parser.add_argument(
+        "--pool", type=int, help="PostgreSQL connections per app process (none opened beyond)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the scratch database")
     args = parser.parse_args()
     if not args.db.startswith("postgresql"):
@@ -386,9 +503,10 @@ def main() -> None:
     factory = make_session_factory(engine)
     world = prepare(factory, rng)
     settle(args.db)
-    bench_search(factory, world, rng, args.searches)
+    if args.searches:
+        bench_search(factory, world, rng, args.searches)
     if args.bookings:
-        bench_booking(args.db, factory, world, rng, args.bookings, args.threads)
+        bench_booking(args.db, factory, world, rng, args.bookings, args.threads, args.pool)
     engine.dispose()
 
 

@@ -184,3 +184,29 @@ def test_the_console_escalate_button_raises_once(app, world, db) -> None:
         "Nurse being alerted" in first.text and "Stay on the line" in first.text and again.status_code == 200
     )
     assert len(db.scalars(select(Escalation)).all()) == 1
+
+
+def test_a_timer_that_fires_as_a_nurse_accepts_does_not_re_alert(app, world, sessions, db, clock) -> None:
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from careline.db import SYSTEM, open_session
+    from careline.escalations import service as escalations
+    from careline.escalations.models import EscalationStatus
+
+    _, esc = _raise(app, world)
+    clock.advance(seconds=61)
+    stale = open_session(sessions, SYSTEM)
+    try:
+        seen = stale.get(Escalation, esc["id"])  # the timer's view, read before the accept
+        stale.commit()  # (on SQLite its write lock would block the accept)
+        with signed_in(app, world.nurse_a) as nurse:
+            assert nurse.post(f"/api/v1/escalations/{esc['id']}/accept").status_code == 200
+        for name, value in (("status", EscalationStatus.OPEN), ("realerts", 0), ("oncall_notified_at", None)):
+            set_committed_value(seen, name, value)  # still what the timer read
+        assert escalations.on_timeout(stale, esc["id"]) is False
+        stale.commit()
+    finally:
+        stale.close()
+    row = db.get(Escalation, esc["id"])
+    db.refresh(row)
+    assert row.status == "accepted" and row.realerts == 0 and row.oncall_notified_at is None

@@ -213,12 +213,19 @@ def _notify_oncall(session: Session, esc: Escalation) -> None:
 
 def on_timeout(session: Session, escalation_id: int, *, emergency_seconds: int = 60) -> bool:
     """Nobody accepted in time: re-alert nurses, notify the supervisor and the on-call clinician, re-arm."""
-    esc = session.get(Escalation, escalation_id)
-    if esc is None or esc.status is not EscalationStatus.OPEN:
-        return False
     now = utcnow()
-    esc.realerts += 1
-    esc.last_alert_at = now
+    # One conditional UPDATE claims the re-alert: a nurse's accept (the same kind of UPDATE) either
+    # came first and this changes nothing, or waits for this transaction; never a re-alert after it.
+    claimed = session.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN)
+        .values(realerts=Escalation.realerts + 1, last_alert_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        return False
+    esc = session.get(Escalation, escalation_id)
+    session.refresh(esc)
     esc.supervisor_notified_at = esc.supervisor_notified_at or now
     if esc.oncall_notified_at is None:
         esc.oncall_notified_at = now

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, create_engine, event
@@ -106,14 +107,17 @@ def _apply_tenant_scope(state: ORMExecuteState) -> None:
     scope = scope_of(state.session)
     if scope.is_system:
         return
-    allowed = tuple(sorted(scope.tenant_ids or ()))
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.tenant_id.in_(allowed),
-            include_aliases=True,
-            track_closure_variables=True,
-        )
+    state.statement = state.statement.options(_tenant_criteria(tuple(sorted(scope.tenant_ids or ()))))
+
+
+@lru_cache(maxsize=1024)
+def _tenant_criteria(allowed: tuple[int, ...]) -> Any:
+    """The loader criteria of one set of tenants, built once (building it analyses the lambda)."""
+    return with_loader_criteria(
+        TenantScoped,
+        lambda cls: cls.tenant_id.in_(allowed),
+        include_aliases=True,
+        track_closure_variables=True,
     )
 
 

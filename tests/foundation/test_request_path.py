@@ -216,3 +216,34 @@ def test_an_idle_connection_is_pinged_and_a_dead_one_replaced(sqlite_engine, mon
     with sqlite_engine.connect() as conn:  # idle now: pinged; the ping fails, so it is replaced
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     assert len(pings) == 1 and len(opened) == 2
+
+
+# --- tenant scope --------------------------------------------------------------------------------------
+
+
+def test_the_tenant_criteria_are_built_once_per_set_of_tenants_and_still_scope(sessions, world) -> None:
+    from sqlalchemy import select
+
+    from careline.db import Scope, _tenant_criteria, open_session
+    from careline.directory.models import Location
+    from careline.tenants.models import Tenant
+    from tests.scheduling import helpers as h
+
+    with transaction(sessions) as db:
+        h.location(db, world.tenant_a.id, "A clinic")
+        h.location(db, world.tenant_b.id, "B clinic")
+    seen = {}
+    for tenants in ({world.tenant_a.id}, {world.tenant_b.id}, {world.tenant_a.id}):
+        session = open_session(sessions, Scope(frozenset(tenants)))
+        try:
+            before = _tenant_criteria.cache_info().hits
+            names = session.scalars(select(Location.name)).all()
+            seen.setdefault(frozenset(tenants), []).append(
+                (names, _tenant_criteria.cache_info().hits - before)
+            )
+            assert session.scalars(select(Tenant.id)).all()  # tenants themselves are not scoped
+        finally:
+            session.close()
+    a, b = seen[frozenset({world.tenant_a.id})], seen[frozenset({world.tenant_b.id})]
+    assert a[0][0] == ["A clinic"] and b[0][0] == ["B clinic"] and a[1][0] == ["A clinic"]
+    assert a[1][1] == 1  # the second query of tenant A's scope reused its criteria

@@ -389,6 +389,7 @@ def alternatives(
     """
     now = utcnow()
     day = wanted.date()
+    ignore = list(ignore)  # read up to four times below
     near = _open_times(
         session, kind, provider, day - timedelta(days=2), day + timedelta(days=2), now, ignore=ignore
     )

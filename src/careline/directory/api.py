@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, File, Form, Query, UploadFile
 from starlette.responses import Response
@@ -89,14 +90,28 @@ def list_locations(
     return LocationPage(items=[LocationOut.of(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
+def _export(ctx: RequestContext, tenant_id: int | None, kind: str, export: Callable[..., str]) -> Response:
+    """A client's rows of one kind as a CSV download (the import's format), audited."""
+    tid = export_tenant(ctx, tenant_id)
+    body = export(ctx.db, tid)
+    ctx.audit(f"directory.{kind}.export", tenant_id=tid, object_type=kind)
+    headers = {"Content-Disposition": f'attachment; filename="{kind}s-{tid}.csv"'}
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _import(
+    ctx: RequestContext, tenant_id: int, file: UploadFile, kind: str, load: Callable[..., Any]
+) -> ImportReport:
+    """Rows of one kind from an uploaded CSV: good rows saved, bad ones reported by line, audited."""
+    result = load(ctx.db, tenant_id=tenant_id, data=_read(file))
+    ctx.audit(f"directory.{kind}.import", tenant_id=tenant_id, object_type=kind, detail=_counts(result))
+    return _report(result)
+
+
 @api.get("/locations/export.csv", responses={**ERRORS, **MISSING, **INVALID})
 def export_locations(ctx: Reader, tenant_id: int | None = None) -> Response:
     """All of a client's locations as CSV (the import's format)."""
-    tid = export_tenant(ctx, tenant_id)
-    body = csvio.export_locations(ctx.db, tid)
-    ctx.audit("directory.location.export", tenant_id=tid, object_type="location")
-    headers = {"Content-Disposition": f'attachment; filename="locations-{tid}.csv"'}
-    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return _export(ctx, tenant_id, "location", csvio.export_locations)
 
 
 @api.post("/locations/import", response_model=ImportReport, responses={**ERRORS, **MISSING, **INVALID})
@@ -104,11 +119,7 @@ def import_locations(
     ctx: Writer, tenant_id: Annotated[int, Form()], file: Annotated[UploadFile, File()]
 ) -> ImportReport:
     """Create or update (by name) locations from CSV; bad rows are listed by line, good rows are saved."""
-    result = csvio.import_locations(ctx.db, tenant_id=tenant_id, data=_read(file))
-    ctx.audit(
-        "directory.location.import", tenant_id=tenant_id, object_type="location", detail=_counts(result)
-    )
-    return _report(result)
+    return _import(ctx, tenant_id, file, "location", csvio.import_locations)
 
 
 @api.get("/locations/{location_id}", response_model=LocationOut, responses={**ERRORS, **MISSING})
@@ -186,11 +197,7 @@ def search_providers(
 @api.get("/providers/export.csv", responses={**ERRORS, **MISSING, **INVALID})
 def export_providers(ctx: Reader, tenant_id: int | None = None) -> Response:
     """All of a client's providers as CSV (the import's format)."""
-    tid = export_tenant(ctx, tenant_id)
-    body = csvio.export_providers(ctx.db, tid)
-    ctx.audit("directory.provider.export", tenant_id=tid, object_type="provider")
-    headers = {"Content-Disposition": f'attachment; filename="providers-{tid}.csv"'}
-    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    return _export(ctx, tenant_id, "provider", csvio.export_providers)
 
 
 @api.post("/providers/import", response_model=ImportReport, responses={**ERRORS, **MISSING, **INVALID})
@@ -198,11 +205,7 @@ def import_providers(
     ctx: Writer, tenant_id: Annotated[int, Form()], file: Annotated[UploadFile, File()]
 ) -> ImportReport:
     """Create or update (matched by NPI) providers from CSV; bad rows listed by line, good rows saved."""
-    result = csvio.import_providers(ctx.db, tenant_id=tenant_id, data=_read(file))
-    ctx.audit(
-        "directory.provider.import", tenant_id=tenant_id, object_type="provider", detail=_counts(result)
-    )
-    return _report(result)
+    return _import(ctx, tenant_id, file, "provider", csvio.import_providers)
 
 
 @api.get("/providers/{provider_id}", response_model=ProviderOut, responses={**ERRORS, **MISSING})

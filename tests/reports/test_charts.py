@@ -45,3 +45,19 @@ def test_two_charts_on_one_page_share_no_element_ids() -> None:
 def test_empty_data_says_so_instead_of_drawing_nothing() -> None:
     assert "no data in this range" in charts.daily_volume([], [], [], "Contacts per day")
     assert "no data in this range" in charts.rate_lines(DAYS[:3], {"x": [None] * 3}, "Empty")
+
+
+def test_the_same_figures_are_drawn_once_and_still_get_their_own_ids(monkeypatch) -> None:
+    drawn = []
+    real = charts._figure
+    monkeypatch.setattr(charts, "_figure", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    labels, values = ["Billing", "Refill", "Cache test"], [3, 1, 7]
+    first = charts.horizontal_bars(labels, values, "Reasons (cache test)")
+    again = charts.horizontal_bars(labels, values, "Reasons (cache test)")
+    assert len(drawn) == 1  # the second came from the cache
+    ids = lambda svg: set(re.findall(r'id="([^"]+)"', svg))  # noqa: E731
+    assert ids(first) and not ids(first) & ids(again)  # both can sit on one page
+    plain = lambda svg: re.sub(r"([\"#])c\d+-", r"\1", svg)  # noqa: E731 - without the per-use prefix
+    assert plain(first) == plain(again)
+    charts.horizontal_bars(labels, [3, 1, 8], "Reasons (cache test)")
+    assert len(drawn) == 2  # other figures, another drawing

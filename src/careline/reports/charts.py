@@ -6,11 +6,15 @@ text stays text (svg.fonttype none) so the page's font is used and screen reader
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import re
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 import matplotlib
 
@@ -38,6 +42,31 @@ matplotlib.rcParams.update(
 
 _chart_ids = itertools.count(1)  # next() is atomic in CPython: no lock needed across request threads
 
+# Drawing a chart takes ~0.1 s of CPU; a dashboard viewed again with the same figures (any past
+# period, or today's between calls) draws none: the SVG of the same inputs is kept, a few hundred.
+_CACHE: OrderedDict[str, str] = OrderedDict()
+_CACHE_SIZE = 256
+_CACHE_LOCK = threading.Lock()
+
+
+def _cached(draw: Callable[..., str]) -> Callable[..., str]:
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        key = repr((draw.__name__, args, sorted(kwargs.items())))
+        with _CACHE_LOCK:
+            raw = _CACHE.get(key)
+            if raw is not None:
+                _CACHE.move_to_end(key)
+        if raw is None:
+            raw = draw(*args, **kwargs)
+            with _CACHE_LOCK:
+                _CACHE[key] = raw
+                while len(_CACHE) > _CACHE_SIZE:
+                    _CACHE.popitem(last=False)
+        return _unique(raw)
+
+    return wrapper
+
 
 def _figure(width: float = 7.0, height: float = 2.6) -> Figure:
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
@@ -46,12 +75,15 @@ def _figure(width: float = 7.0, height: float = 2.6) -> Figure:
 
 
 def _svg(fig: Figure, title: str) -> str:
-    """The figure as inline SVG with a title for assistive tech and ids unique on the page."""
+    """The figure as SVG with a title for assistive tech (ids made unique per use by `_unique`)."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Title": title, "Date": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE for inline use
-    # Several charts on one page: make their internal ids (clip paths, glyphs) distinct.
+    return text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE for inline use
+
+
+def _unique(text: str) -> str:
+    """Several charts on one page: make their internal ids (clip paths, glyphs) distinct."""
     prefix = f"c{next(_chart_ids)}-"
     text = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
     text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", text)
@@ -76,6 +108,7 @@ def _day_labels(ax, days: Sequence[date]) -> None:
     ax.set_xticklabels([d.strftime("%b %-d") for d in days[::step]], rotation=0)
 
 
+@_cached
 def daily_volume(days: Sequence[date], handled: Sequence[int], abandoned: Sequence[int], title: str) -> str:
     """Stacked bars per day: handled and abandoned contacts."""
     fig = _figure()
@@ -94,6 +127,7 @@ def daily_volume(days: Sequence[date], handled: Sequence[int], abandoned: Sequen
     return _svg(fig, title)
 
 
+@_cached
 def horizontal_bars(labels: Sequence[str], values: Sequence[float], title: str, *, color: int = 0) -> str:
     """One bar per label, largest on top."""
     fig = _figure(height=max(1.6, 0.26 * len(labels) + 0.7))
@@ -113,6 +147,7 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[float], title: str, 
     return _svg(fig, title)
 
 
+@_cached
 def rate_lines(
     xs: Sequence[date],
     series: dict[str, Sequence[float | None]],
@@ -157,6 +192,7 @@ def rate_lines(
     return _svg(fig, title)
 
 
+@_cached
 def nps_bars(labels: Sequence[str], values: Sequence[float | None], title: str) -> str:
     """NPS per period, -100..100, bars coloured by sign."""
     fig = _figure(height=2.2)
@@ -177,6 +213,7 @@ def nps_bars(labels: Sequence[str], values: Sequence[float | None], title: str) 
     return _svg(fig, title)
 
 
+@_cached
 def staffing(
     labels: Sequence[str],
     required: Sequence[int],

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.live starts the app processes
 
 import httpx2 as httpx  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select, text, update  # noqa: E402
 
 from careline.accounts import service as accounts  # noqa: E402
 from careline.accounts.models import User  # noqa: E402
@@ -49,7 +49,14 @@ from careline.directory.models import Provider  # noqa: E402
 from careline.kit.clock import utcnow  # noqa: E402
 from careline.patients.models import Patient  # noqa: E402
 from careline.scheduling import service  # noqa: E402
-from careline.scheduling.models import Appointment, AppointmentType, AvailabilityTemplate  # noqa: E402
+from careline.scheduling.models import (  # noqa: E402
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    AvailabilityTemplate,
+    CancelReason,
+)
 from careline.tenants.models import Tenant  # noqa: E402
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/careline_bench"
@@ -152,8 +159,21 @@ def prepare(factory, rng: random.Random) -> dict:
         already = db.scalar(
             select(func.count()).select_from(Appointment).where(Appointment.provider_id.in_(search_pool))
         )
-        # Adults with no visit yet: the bench's own bookings never collide with the demo's.
-        has_visit = select(Appointment.patient_id).where(Appointment.tenant_id == tenant.id).distinct()
+        # Adults with no active visit: the bench's own bookings never collide with the demo's.
+        # Earlier runs' bench bookings are let go (a scratch database: straight to cancelled), so
+        # every run starts from the same calendars and the same free patients.
+        released = db.execute(
+            update(Appointment)
+            .where(Appointment.type_id == kind.id, Appointment.status.in_(ACTIVE_STATUSES))
+            .values(status=AppointmentStatus.CANCELLED, cancel_reason=CancelReason.OTHER, updated_at=utcnow())
+        ).rowcount
+        if released:
+            print(f"released {released:,} bench visits of earlier runs")
+        has_visit = (
+            select(Appointment.patient_id)
+            .where(Appointment.tenant_id == tenant.id, Appointment.status.in_(ACTIVE_STATUSES))
+            .distinct()
+        )
         patient_ids = list(
             db.scalars(
                 select(Patient.id).where(

@@ -51,7 +51,7 @@ from careline.directory.models import (
     ProviderSpecialty,
 )
 from careline.matching import rules
-from careline.matching.rules import Candidate, Place, Preferences, Weights
+from careline.matching.rules import Candidate, Place, Preferences, Weights, normalize
 
 MAX_MILES = 200.0  # the largest search radius
 FIRST_BATCH = 8  # locations in the first step of the walk; each later step doubles
@@ -280,8 +280,7 @@ def _hard_filters(stmt: Any, q: Query) -> Any:
 def _bonus(q: Query, prefs: Preferences, w: Weights, hints: Sequence[str]) -> Any:
     """A provider row's points beyond distance and specialty, at most (`rules.base_score`'s other
     components, in SQL): a preferred language or gender, telehealth, taking new patients when that is
-    not required, and the visit reason, counted whenever the reasons' text holds one of `hints` (the
-    same first check `_reasons` makes, so never less than the score gives)."""
+    not required, and the visit reason whenever the reasons' text could hold the need's words."""
     terms: list[Any] = []
     if prefs.language and not prefs.language_required and w.language:
         spoken = _LANG.alias("spoken_bonus")
@@ -293,9 +292,14 @@ def _bonus(q: Query, prefs: Preferences, w: Weights, hints: Sequence[str]) -> An
         terms.append(case((_P.c.telehealth.is_(True), w.telehealth), else_=0.0))
     if not prefs.accepting_required and w.accepting:
         terms.append(case((_P.c.accepting_new_patients.is_(True), w.accepting), else_=0.0))
-    if hints and w.visit_reason:
+    # A reason "treats the need" when, normalized, it holds one of the need's phrases word for word;
+    # the raw text of the list then holds those words in that order (normalizing only drops
+    # punctuation and "'s"), which LIKE '%w1%w2%' finds: never fewer than the ranking counts.
+    phrases = [normalize(p).split() for p in prefs.need_phrases]
+    patterns = ["%" + "%".join(words) + "%" for words in phrases if words]
+    if hints and patterns and w.visit_reason:
         texts = [func.lower(cast(_P.c.visit_reasons, Text)), func.lower(cast(_P.c.conditions, Text))]
-        mentions = or_(*(text.like(f"%{h}%") for text in texts for h in hints))
+        mentions = or_(*(text.like(pattern) for text in texts for pattern in patterns))
         terms.append(case((mentions, w.visit_reason), else_=0.0))
     total: Any = literal(0.0)
     for term in terms:
@@ -527,11 +531,12 @@ def search(
 
     Locations are taken nearest first in growing batches; after each batch the walk stops when the
     `limit`-th best score so far cannot be beaten by anyone farther away (their distance points are
-    at most those of the next location, plus every other component at its maximum). So the top of
-    the list is exact while the walk usually reads a few hundred rows, not every provider within
-    reach. Specialties of the need that can no longer place are dropped from the queries as the walk
-    goes. When reading on costs more than reading the need's specialty (or a required language) in
-    the whole tenant, that end is read instead (index-only counts decide).
+    at most those of the next location, plus every other component at its maximum), and each batch
+    asks only for providers who could still reach that score. So the top of the list is exact while
+    the walk usually reads a few dozen to a few hundred rows, not every provider within reach.
+    Specialties of the need that can no longer place are dropped from the queries as the walk goes.
+    When reading on costs more than reading the need's specialty (or a required language) in the
+    whole tenant, that end is read instead (index-only counts decide).
     Returns the candidates and how many locations were looked at.
     """
     hints = rules.reason_hints(prefs)
@@ -548,7 +553,7 @@ def search(
     # counts, capped, taken once the walk stops being small). A batch with more links than the other
     # end has rows (a hospital where every specialist has privileges) is read from that end; and a
     # walk still short of candidates that meets such a batch, or has read more than twice that many
-    # links (a thin specialty, a rare language, filters few pass), reads everything left from there.
+    # links (a thin specialty, a rare language, filters few pass), reads on from there.
     other: tuple[str, int] | None = None
     links_read = 0
     scores: list[float] = []
@@ -557,16 +562,16 @@ def search(
     found_since = False  # whether those found anyone since they were narrowed
     order = {code: rank for rank, code in enumerate(q.codes)}
 
-    def needed(nearest: float) -> float | None:
+    def needed(nearest: float, pool: list[float] = scores) -> float | None:
         """Once there is a limit-th best score, the rows to read are those that could reach it:
         their distance points at most those of the batch's nearest location, the best specialty
         still asked for, and at least this many of the other points their own provider could get
         (`_bonus`). A provider below it never makes the top (the limit-th best only rises), and the
         rows of one provider stand or fall together, so what is read is what could place, ties
         included. None: no such limit yet."""
-        if len(scores) < limit:
+        if len(pool) < limit:
             return None
-        floor = sorted(scores, reverse=True)[limit - 1]
+        floor = sorted(pool, reverse=True)[limit - 1]
         best = max(rules.specialty_points(order.get(code, 0), True, w) for code in look.codes)
         least = floor - rules.distance_points(nearest, w) - best - 1e-6
         return least if least > 0 else None
@@ -577,12 +582,14 @@ def search(
     lids = _ids_param(session.get_bind().dialect.name)
     makers = {"spots": _at_spots, "specialty": _by_specialty, "language": _by_language}
 
-    def statement(end: str, least: float | None) -> Any:
-        key = (end, look.codes, least is not None)
+    def statement(end: str, least: float | None, probe: bool = False) -> Any:
+        key = (end + ("?" if probe else ""), look.codes, least is not None)
         if key not in built:
             stmt = makers[end](look, lids)
             if least is not None:
                 stmt = stmt.where(_bonus(q, prefs, w, hints) >= bindparam("least"))
+            if probe:
+                stmt = stmt.order_by(_bonus(q, prefs, w, hints).desc(), _P.c.id).limit(3 * limit)
             built[key] = stmt
         return built[key]
 
@@ -615,8 +622,17 @@ def search(
         else:
             links_read += links
         least = needed(batch[0].miles)
+        probed: list[Any] = []
+        if least is None and (links > SMALL_BATCH or end != "spots"):
+            # A large batch (a hospital, or a whole specialty's rows) and no limit-th best yet: its
+            # most promising providers first. Their scores so far may be low (a nearer location of
+            # theirs may be left out), which only lowers the bar the whole batch is then read with.
+            probed = session.execute(statement(end, None, probe=True), {"lids": ids}).all()
+            _merge(out, probed, q, by_id, hints)
+            pool = scores + [rules.base_score(c, prefs, w) for pid, c in out.items() if pid not in before]
+            least = needed(batch[0].miles, pool)
         params: dict[str, Any] = {"lids": ids} if least is None else {"lids": ids, "least": least}
-        rows = session.execute(statement(end, least), params).all()
+        rows = probed + session.execute(statement(end, least), params).all()
         if not rows and i == 0 and (q.age_group or q.age is not None) and not any_at_client(session, q):
             return out, len(batch)  # nobody of the need's specialties sees this age group: stop here
         found_since = found_since or bool(rows)

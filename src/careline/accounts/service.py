@@ -7,8 +7,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
-from sqlalchemy import String, case, cast, func, select, update
+from sqlalchemy import Select, String, bindparam, case, cast, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -105,6 +106,7 @@ def served_tenant_ids(session: Session, user: User) -> frozenset[int]:
     return frozenset(session.scalars(select(UserTenant.tenant_id).where(UserTenant.user_id == user.id)))
 
 
+@lru_cache(maxsize=1)
 def _served_tenants_column() -> ColumnElement[str | None]:
     """The tenant ids served_tenant_ids() gives, as one comma-separated column of the user's row."""
     every = select(func.aggregate_strings(cast(Tenant.id, String), ",")).scalar_subquery()
@@ -114,6 +116,26 @@ def _served_tenants_column() -> ColumnElement[str | None]:
         .scalar_subquery()
     )
     return case((User.role == Role.ADMIN, every), else_=mine)
+
+
+@lru_cache(maxsize=1)
+def _token_query() -> Select:
+    """Token, user and served tenants by the token's hash: built once (every API call runs it)."""
+    return (
+        select(ApiToken, User, _served_tenants_column())
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+
+
+@lru_cache(maxsize=1)
+def _login_query() -> Select:
+    """Login session, user and served tenants by the session id's hash: built once."""
+    return (
+        select(LoginSession, User, _served_tenants_column())
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+    )
 
 
 def _tenant_ids(joined: str | None) -> frozenset[int]:
@@ -209,11 +231,7 @@ def resume_session_with_tenants(
     session: Session, token: str, policy: SessionPolicy
 ) -> tuple[LoginSession, User, frozenset[int]] | None:
     """resume_session() and served_tenant_ids() in one statement (every signed-in page asks both)."""
-    row = session.execute(
-        select(LoginSession, User, _served_tenants_column())
-        .join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.token_hash == sha256(token))
-    ).first()
+    row = session.execute(_login_query(), {"token_hash": sha256(token)}).first()
     if row is None:
         return None
     login, user, tenants = row
@@ -266,11 +284,7 @@ def user_for_token(session: Session, secret: str) -> User | None:
 
 def token_user_with_tenants(session: Session, secret: str) -> tuple[User, frozenset[int]] | None:
     """user_for_token() and served_tenant_ids() in one statement (every API call asks both)."""
-    row = session.execute(
-        select(ApiToken, User, _served_tenants_column())
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == sha256(secret))
-    ).first()
+    row = session.execute(_token_query(), {"token_hash": sha256(secret)}).first()
     if row is None:
         return None
     token, user, tenants = row

@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -108,12 +109,7 @@ def load_rows(
         c.as_id(patient_id, "patient_id"),
     )
     row = session.execute(
-        select(Provider, Location, AppointmentType, Patient, Tenant)
-        .join(Tenant, Tenant.id == Provider.tenant_id)
-        .join(Location, Location.id == ids[1])  # one row each: joined by their ids alone
-        .join(AppointmentType, AppointmentType.id == ids[2])
-        .join(Patient, Patient.id == ids[3])
-        .where(Provider.id == ids[0])
+        _rows_query(), {"provider_id": ids[0], "location_id": ids[1], "type_id": ids[2], "patient_id": ids[3]}
     ).first()
     if row is not None:
         return row[0], row[1], row[2], row[3], row[4]
@@ -123,6 +119,19 @@ def load_rows(
         c.load_type(session, ids[2]),
         load_patient(session, ids[3]),
         None,
+    )
+
+
+@lru_cache(maxsize=1)
+def _rows_query() -> Select:
+    """load_rows()'s statement, built once; the ids are bound parameters."""
+    return (
+        select(Provider, Location, AppointmentType, Patient, Tenant)
+        .join(Tenant, Tenant.id == Provider.tenant_id)
+        .join(Location, Location.id == bindparam("location_id"))  # one row each: joined by their ids
+        .join(AppointmentType, AppointmentType.id == bindparam("type_id"))
+        .join(Patient, Patient.id == bindparam("patient_id"))
+        .where(Provider.id == bindparam("provider_id"))
     )
 
 

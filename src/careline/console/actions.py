@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from sqlalchemy import select
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from careline.accounts.permissions import Permission
-from careline.console.panels import OUTCOMES_CHANGED, open_reason, slots_fragment, taken_fragment
+from careline.console.panels import OUTCOMES_CHANGED, agent_by, open_reason, slots_fragment, taken_fragment
 from careline.contacts import service as contacts
 from careline.contacts.intents import Intent
 from careline.contacts.models import Contact, Outcome
@@ -26,9 +26,10 @@ from careline.queues.routing import search_directory
 from careline.scheduling import service as scheduling
 from careline.scheduling.models import AppointmentStatus, CancelReason
 from careline.scheduling.notify import details, when_text
+from careline.scheduling.rules import DAY_PARTS
 from careline.web.context import RequestContext, require
 from careline.web.routing import router
-from careline.web.templating import render
+from careline.web.templating import go_to, render
 
 pages = router(include_in_schema=False)
 Agent = Annotated[RequestContext, Depends(require(Permission.CONTACT_HANDLE))]
@@ -52,22 +53,6 @@ TRANSFER_INTENTS = (
 )
 OUTSIDE_INTENTS = (Intent.OUT_OF_SCOPE, *TRANSFER_INTENTS[1:])  # an outside resource, likewise
 VISITS_CHANGED = "visits-changed"  # reasons and next steps follow; the visits list has just drawn itself
-
-
-def _by(ctx: RequestContext) -> contacts.By:
-    return contacts.By(user_id=ctx.user.id, actor=ctx.actor)
-
-
-def _htmx(request: Request) -> bool:
-    return bool(request.headers.get("hx-request"))
-
-
-def _back_to(request: Request, contact: Contact) -> Response:
-    """Reload the contact screen: htmx follows HX-Redirect, a plain form post follows the 303."""
-    target = f"/console/contacts/{contact.id}"
-    if _htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
 
 
 # ---------------------------------------------------------------------------- new patient
@@ -150,10 +135,10 @@ def register(
     except CareLineError as exc:
         context["error"] = exc
         return render(request, "console/_register.html", context, status_code=exc.status_code)
-    contacts.identify(ctx.db, contact, _by(ctx), patient_id=patient.id)
-    contacts.add_note(ctx.db, contact, _by(ctx), f"Registered new patient {patient.mrn}.")
+    contacts.identify(ctx.db, contact, agent_by(ctx), patient_id=patient.id)
+    contacts.add_note(ctx.db, contact, agent_by(ctx), f"Registered new patient {patient.mrn}.")
     contact.new_patient = True  # a new patient of the practice, now on file: the reports count them
-    return _back_to(request, contact)
+    return go_to(request, f"/console/contacts/{contact.id}")
 
 
 # ---------------------------------------------------------------------------- appointments
@@ -227,7 +212,7 @@ def cancel(
     contacts.record_outcome(
         ctx.db,
         contact,
-        _by(ctx),
+        agent_by(ctx),
         open_reason(ctx, contact, (Intent.CANCEL, Intent.RESCHEDULE, Intent.SCHEDULE)),
         outcome=Outcome.APPOINTMENT_CANCELLED,
         detail={"appointment_id": appt.id, "reason": reason},
@@ -292,7 +277,7 @@ def reschedule(
     contacts.record_outcome(
         ctx.db,
         contact,
-        _by(ctx),
+        agent_by(ctx),
         open_reason(ctx, contact, (Intent.RESCHEDULE, Intent.SCHEDULE)),
         outcome=Outcome.APPOINTMENT_RESCHEDULED,
         detail={"appointment_id": new.id, "from_appointment_id": appointment_id},
@@ -316,8 +301,9 @@ def waitlist(
     contact = contacts.get_contact(ctx.db, contact_id)
     if contact.patient_id is None:
         raise ValidationFailed("identify the caller (or register them) first", field="patient_id")
-    hours = {"morning": (None, "12:00"), "afternoon": ("12:00", "17:00"), "evening": ("17:00", None)}
-    after, before = hours.get(time_of_day, (None, None))
+    start, end = DAY_PARTS.get(time_of_day, (0, 24 * 60))
+    after = f"{start // 60:02d}:{start % 60:02d}" if start > 0 else None  # the day's ends: no bound
+    before = f"{end // 60:02d}:{end % 60:02d}" if end < 24 * 60 else None
     if appointment_id is not None:
         appt = _patient_appointment(ctx, contact, appointment_id)
         type_id, location_id = appt.type_id, location_id or appt.location_id
@@ -338,7 +324,7 @@ def waitlist(
     contacts.record_outcome(
         ctx.db,
         contact,
-        _by(ctx),
+        agent_by(ctx),
         open_reason(ctx, contact, (Intent.SCHEDULE, Intent.RESCHEDULE)),
         outcome=Outcome.WAITLISTED,
         detail={"waitlist_entry_id": entry.id},
@@ -391,14 +377,14 @@ def transfer(
     contacts.transfer(
         ctx.db,
         contact,
-        _by(ctx),
+        agent_by(ctx),
         target=label,
         department_id=department_id,
         reason_id=reason.id,
         warm=warm,
     )
     if note.strip():
-        contacts.add_note(ctx.db, contact, _by(ctx), f"Transfer to {label}: {note.strip()}")
+        contacts.add_note(ctx.db, contact, agent_by(ctx), f"Transfer to {label}: {note.strip()}")
     how = "Warm transfer" if warm else "Transferred"
     number = (department.transfer_number or department.phone) if department is not None else None
     number = format_phone(number) if number else None
@@ -430,7 +416,7 @@ def route_outside(
     contacts.record_outcome(
         ctx.db,
         contact,
-        _by(ctx),
+        agent_by(ctx),
         open_reason(ctx, contact, OUTSIDE_INTENTS),
         outcome=Outcome.ROUTED_OUTSIDE,
         detail={"target": resource.name, "resource_id": resource.id},

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from careline.accounts.permissions import Permission
 from careline.console.actions import register_choices, transfer_choices
-from careline.console.panels import schedule_context
+from careline.console.panels import agent_by, schedule_context
 from careline.console.rules import opening_line
 from careline.contacts import service as contacts
 from careline.contacts.analyze import analyze
@@ -29,7 +29,7 @@ from careline.tenants.service import list_tenants
 from careline.triage.model import Disposition
 from careline.web.context import RequestContext, require
 from careline.web.routing import router
-from careline.web.templating import render
+from careline.web.templating import go_to, render
 
 pages = router(include_in_schema=False)
 Agent = Annotated[RequestContext, Depends(require(Permission.CONTACT_HANDLE))]
@@ -74,10 +74,6 @@ NEXT_STATES = {
 ESCALATION_ENABLED = True
 
 
-def _by(ctx: RequestContext) -> contacts.By:
-    return contacts.By(user_id=ctx.user.id, actor=ctx.actor)
-
-
 @pages.get("/console")
 def console_home(request: Request, ctx: Agent) -> Response:
     """My open contacts, a new-contact form and the demo's simulated inbound call."""
@@ -97,7 +93,7 @@ def console_start(
 ) -> Response:
     """Open a contact for a call I am taking now."""
     contact = contacts.start_contact(
-        ctx.db, _by(ctx), tenant_id=tenant_id, caller_number=caller_number or None
+        ctx.db, agent_by(ctx), tenant_id=tenant_id, caller_number=caller_number or None
     )
     return RedirectResponse(f"/console/contacts/{contact.id}", status_code=303)
 
@@ -120,15 +116,15 @@ def console_simulate(ctx: Agent, tenant_id: Annotated[int | None, Form()] = None
     tenant_id = tenant_id or rng.choice(sorted(ctx.tenant_ids))
     contact = contacts.start_contact(
         ctx.db,
-        _by(ctx),
+        agent_by(ctx),
         tenant_id=tenant_id,
         caller_number=_random_caller(ctx, tenant_id, rng),
         status=ContactStatus.QUEUED,
         simulated=True,
     )
-    contacts.add_caller_line(ctx.db, contact, _by(ctx), opening_line(rng))
+    contacts.add_caller_line(ctx.db, contact, agent_by(ctx), opening_line(rng))
     queues.ensure_default_queues(ctx.db, tenant_id)
-    entry = queues.enqueue(ctx.db, contact, _by(ctx))
+    entry = queues.enqueue(ctx.db, contact, agent_by(ctx))
     return RedirectResponse(f"/console?waiting={contact.id}&queue={entry.queue_id}", status_code=303)
 
 
@@ -143,7 +139,8 @@ def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
             detail={"via": "console", "contact_id": contact.id},
         )
     reasons = contacts.reasons_of(ctx.db, contact)
-    screened = _screening(contact, "\n".join(contacts.caller_lines(ctx.db, contact)))
+    caller_lines = contacts.caller_lines(ctx.db, contact)
+    screened = _screening(contact, "\n".join(caller_lines))
     return {
         "user": ctx.user,
         "contact": contact,
@@ -155,7 +152,7 @@ def _screen_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
         "intents": list(Intent),
         "timeline": contacts.timeline(ctx.db, contact),
         "matches": contacts.caller_matches(ctx.db, contact) if patient is None else [],
-        "caller_lines": contacts.caller_lines(ctx.db, contact),
+        "caller_lines": caller_lines,
         # What the caller already said is screened too: a red flag in the first sentence must not wait.
         "caller_screening": screened,
         "match_need": _match_need(screened, reasons),
@@ -258,8 +255,8 @@ def save_note(
     contact = contacts.get_contact(ctx.db, contact_id)
     if not text.strip():
         raise ValidationFailed("type what the caller said first", field="text")
-    contacts.add_note(ctx.db, contact, _by(ctx), text)
-    result = contacts.screen_text(ctx.db, contact, _by(ctx), text)
+    contacts.add_note(ctx.db, contact, agent_by(ctx), text)
+    result = contacts.screen_text(ctx.db, contact, agent_by(ctx), text)
     saved = {"result": result, "text": text, "marked": _marked(result.screening, text), "saved": True}
     return _reasons_fragment(request, ctx, contact, screening=saved)
 
@@ -275,7 +272,7 @@ def add_reason(
     """Add a reason (an intent chip or the agent's own pick)."""
     contact = contacts.get_contact(ctx.db, contact_id)
     if intent not in {r.intent for r in contacts.reasons_of(ctx.db, contact)}:
-        contacts.add_reason(ctx.db, contact, _by(ctx), intent=intent, text=text)
+        contacts.add_reason(ctx.db, contact, agent_by(ctx), intent=intent, text=text)
     return _reasons_fragment(request, ctx, contact)
 
 
@@ -292,7 +289,7 @@ def set_outcome(
     contact = contacts.get_contact(ctx.db, contact_id)
     reason = contacts.get_reason(ctx.db, contact, reason_id)
     contacts.record_outcome(
-        ctx.db, contact, _by(ctx), reason, outcome=outcome, detail={"note": detail} if detail else {}
+        ctx.db, contact, agent_by(ctx), reason, outcome=outcome, detail={"note": detail} if detail else {}
     )
     return _reasons_fragment(request, ctx, contact)
 
@@ -333,11 +330,8 @@ def identify(
 ) -> Response:
     """This is the caller (or: a new patient)."""
     contact = contacts.get_contact(ctx.db, contact_id)
-    contacts.identify(ctx.db, contact, _by(ctx), patient_id=patient_id, new_patient=new_patient)
-    target = f"/console/contacts/{contact.id}"
-    if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+    contacts.identify(ctx.db, contact, agent_by(ctx), patient_id=patient_id, new_patient=new_patient)
+    return go_to(request, f"/console/contacts/{contact.id}")
 
 
 @pages.get("/console/contacts/{contact_id}/timeline")
@@ -381,7 +375,7 @@ def wrap_up(
         rid: o for rid, o in zip(reason_id, reason_outcome, strict=True) if o is not Outcome.UNRESOLVED
     }
     contacts.wrap_up(
-        ctx.db, contact, _by(ctx), notes=notes or None, survey_consent=survey_consent, outcomes=outcomes
+        ctx.db, contact, agent_by(ctx), notes=notes or None, survey_consent=survey_consent, outcomes=outcomes
     )
     if next_state is not None and next_state is not PresenceState.ON_CONTACT:
         queues.set_presence(ctx.db, ctx.user.id, next_state)

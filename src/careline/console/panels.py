@@ -74,7 +74,8 @@ class SlotRow:
 WHEN = "%a %b %-d, %-I:%M %p"
 
 
-def _by(ctx: RequestContext) -> contacts.By:
+def agent_by(ctx: RequestContext) -> contacts.By:
+    """Who acts on the contact: the signed-in agent (the timeline) and their audit actor."""
     return contacts.By(user_id=ctx.user.id, actor=ctx.actor)
 
 
@@ -83,7 +84,7 @@ def open_reason(ctx: RequestContext, contact: Contact, intents: tuple[Intent, ..
     for reason in contacts.reasons_of(ctx.db, contact):
         if reason.intent in intents and reason.outcome is None:
             return reason
-    return contacts.add_reason(ctx.db, contact, _by(ctx), intent=intents[0])
+    return contacts.add_reason(ctx.db, contact, agent_by(ctx), intent=intents[0])
 
 
 def steps_context(ctx: RequestContext, contact: Contact) -> dict[str, Any]:
@@ -130,13 +131,13 @@ def record_step(
         contacts.transfer(
             ctx.db,
             contact,
-            _by(ctx),
+            agent_by(ctx),
             target=target or "department",
             department_id=department_id,
             reason_id=reason.id,
         )
     else:
-        contacts.record_outcome(ctx.db, contact, _by(ctx), reason, outcome=outcome, detail=detail)
+        contacts.record_outcome(ctx.db, contact, agent_by(ctx), reason, outcome=outcome, detail=detail)
     response = render(request, "console/_steps.html", {**steps_context(ctx, contact), "recorded": reason})
     response.headers["HX-Trigger"] = STEP_RECORDED
     return response
@@ -247,7 +248,7 @@ def schedule_book(
     contacts.record_outcome(
         ctx.db,
         contact,
-        _by(ctx),
+        agent_by(ctx),
         reason,
         outcome=Outcome.APPOINTMENT_BOOKED,
         detail={"appointment_id": appt.id, "location_id": appt.location_id},

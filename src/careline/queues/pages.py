@@ -16,7 +16,7 @@ from careline.queues.models import PresenceState
 from careline.tenants.service import list_tenants
 from careline.web.context import RequestContext, require
 from careline.web.routing import router
-from careline.web.templating import render
+from careline.web.templating import go_to, render
 
 pages = router(include_in_schema=False)
 Agent = Annotated[RequestContext, Depends(require(Permission.CONTACT_HANDLE))]
@@ -105,10 +105,7 @@ def accept(request: Request, contact_id: int, ctx: Agent) -> Response:
         raise
     except CareLineError as exc:
         return _after_post(request, ctx, exc)
-    target = f"/console/contacts/{contact_id}"
-    if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": target})
-    return RedirectResponse(target, status_code=303)
+    return go_to(request, f"/console/contacts/{contact_id}")
 
 
 @pages.post("/queues/offers/{contact_id}/decline")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from careline.kit.phones import format_phone
 from careline.web.context import CSRF_COOKIE, csrf_token
@@ -36,6 +36,13 @@ def _phone(value: str | None) -> str:
 
 templates.env.filters["local"] = _local
 templates.env.filters["phone"] = _phone
+
+
+def go_to(request: Request, target: str) -> Response:
+    """After a form post, open `target`: htmx follows HX-Redirect, a plain post the 303."""
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:

@@ -23,10 +23,7 @@ def create_tenant(
         raise ValidationFailed("slug must be 2-40 lower-case letters, digits or dashes", field="slug")
     if not name.strip():
         raise ValidationFailed("name is required", field="name")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationFailed(f"unknown time zone '{timezone}'", field="timezone") from exc
+    _zone(timezone)
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise Conflict(f"a tenant with slug '{slug}' already exists", field="slug")
     tenant = Tenant(slug=slug, name=name.strip(), timezone=timezone, kind=kind)

@@ -18,6 +18,7 @@ from careline.surveys.models import AnsweredVia, Survey, SurveyChannel
 
 REGISTERED_SHARE = 0.65  # of simulated new-patient callers, registered during the call
 ANSWERED_SHARE = 0.38  # of surveys sent, answered
+ENDED_SIMULATED = (Contact.simulated.is_(True), Contact.status == ContactStatus.ENDED)
 COMMENTS = {
     5: ["Quick and friendly, thank you.", "Got my appointment the same week.", "Very helpful."],
     4: ["Good, but I waited a bit.", "Helpful once I got through."],
@@ -52,8 +53,7 @@ def enrich_history(db: Session, *, seed: int = 7) -> EnrichResult:
             Contact.agent_user_id,
         )
         .where(
-            Contact.simulated.is_(True),
-            Contact.status == ContactStatus.ENDED,
+            *ENDED_SIMULATED,
             Contact.new_patient.is_(True),
             Contact.patient_id.is_(None),
         )
@@ -83,8 +83,7 @@ def enrich_history(db: Session, *, seed: int = 7) -> EnrichResult:
             Contact.ended_at,
         )
         .where(
-            Contact.simulated.is_(True),
-            Contact.status == ContactStatus.ENDED,
+            *ENDED_SIMULATED,
             Contact.survey_consent.is_(True),
             Contact.id.not_in(surveyed),
         )

@@ -224,6 +224,19 @@ def _directory(db: Session, tenant_id: int) -> tuple[list[tuple[int, str]], list
     return plans, pcps
 
 
+def _tenant_world(db: Session, tenant: Tenant) -> _TenantWorld:
+    """Where a tenant's patients live and work (around its locations), its plans and its PCPs."""
+    centers = _location_zips(db, tenant.id)
+    plans, pcps = _directory(db, tenant.id)
+    return _TenantWorld(
+        tenant,
+        _zip_pool(centers, HOME_MILES),
+        _zip_pool([*centers, *DOWNTOWN_ZIPS[:3]], WORK_MILES),
+        plans,
+        pcps,
+    )
+
+
 def _counts(n: int, tenants: list[Tenant]) -> dict[int, int]:
     shares = {t.id: TENANT_SHARE.get(t.slug, 0.1) for t in tenants}
     total = sum(shares.values())
@@ -367,15 +380,7 @@ def seed_patients(db: Session, options: Any) -> dict[str, int]:
     made = phones_made = 0
     for tenant_id, count in _counts(n, tenants).items():
         tenant = next(t for t in tenants if t.id == tenant_id)
-        centers = _location_zips(db, tenant.id)
-        plans, pcps = _directory(db, tenant.id)
-        world = _TenantWorld(
-            tenant,
-            _zip_pool(centers, HOME_MILES),
-            _zip_pool([*centers, *DOWNTOWN_ZIPS[:3]], WORK_MILES),
-            plans,
-            pcps,
-        )
+        world = _tenant_world(db, tenant)
         prefix = mrn_prefix(tenant)
         rows: list[dict[str, Any]] = []
         phones: list[list[tuple[str, PhoneKind]]] = []
@@ -406,16 +411,7 @@ def register_callers(
     for tenant_id, number, at, agent_id in callers:
         world = worlds.get(tenant_id)
         if world is None:
-            tenant = db.get(Tenant, tenant_id)
-            centers = _location_zips(db, tenant_id)
-            plans, pcps = _directory(db, tenant_id)
-            world = worlds[tenant_id] = _TenantWorld(
-                tenant,
-                _zip_pool(centers, HOME_MILES),
-                _zip_pool([*centers, *DOWNTOWN_ZIPS[:3]], WORK_MILES),
-                plans,
-                pcps,
-            )
+            world = worlds[tenant_id] = _tenant_world(db, db.get(Tenant, tenant_id))
         row, _phones = _patient_row(rng, world, next_mrn(db, world.tenant), at)
         row.update(created_by_user_id=agent_id, pcp_provider_id=None)  # a new patient has no PCP yet
         rows.append(row)

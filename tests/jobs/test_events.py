@@ -11,7 +11,9 @@ from tests.factories import signed_in
 
 def _publish(sessions, channel: str, tenant_id: int | None, kind: str = "thing.happened"):
     with transaction(sessions) as s:
-        return events.publish(s, channel, kind, {"n": 1}, tenant_id=tenant_id).id
+        event = events.publish(s, channel, kind, {"n": 1}, tenant_id=tenant_id)
+        s.flush()  # the id is assigned when the row is written
+        return event.id
 
 
 def test_listeners_see_only_their_channels_and_tenants(sessions, db, world) -> None:
@@ -20,6 +22,34 @@ def test_listeners_see_only_their_channels_and_tenants(sessions, db, world) -> N
     _publish(sessions, "queue", world.tenant_a.id)
     rows = events.read_since(db, 0, ["nurses"], frozenset({world.tenant_a.id}))
     assert [e.id for e in rows] == [a]
+
+
+def test_postgresql_listeners_are_woken_at_commit_and_only_then(sessions, database_url) -> None:
+    """On PostgreSQL the events table's trigger sends NOTIFY careline_events (payload: the channel),
+    delivered when the transaction commits; a rolled-back event wakes nobody. SQLite has no NOTIFY:
+    there the event is simply there to read after the commit (listeners poll)."""
+    if not database_url.startswith("postgresql"):
+        _publish(sessions, "nurses", None)
+        with transaction(sessions) as s:
+            assert [e.kind for e in events.read_since(s, 0, ["nurses"], None)] == ["thing.happened"]
+        return
+    import psycopg
+
+    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo, autocommit=True) as listener:
+        listener.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
+        try:
+            with transaction(sessions) as s:
+                events.publish(s, "nurses", "escalation.raised")
+                s.flush()
+                assert list(listener.notifies(timeout=0.3, stop_after=1)) == []  # not before commit
+                raise RuntimeError("the change failed")
+        except RuntimeError:
+            pass
+        assert list(listener.notifies(timeout=0.3, stop_after=1)) == []  # nor after a rollback
+        _publish(sessions, "queue", None)
+        heard = list(listener.notifies(timeout=5, stop_after=1))
+        assert [(n.channel, n.payload) for n in heard] == [(events.NOTIFY_CHANNEL, "queue")]
 
 
 def test_a_rolled_back_change_publishes_nothing(sessions, db) -> None:

@@ -41,17 +41,18 @@ def test_a_booking_costs_few_statements(app, client, cal) -> None:
     with statements(app.state.engine) as seen:
         r = client.post(f"{API}/appointments", json=book_body(cal, TUE_9))
     assert r.status_code == 201, r.text
-    # who asks 1; provider, location, type, patient and tenant 1; the day's windows with the closure
-    # 1; exceptions 1; the insert (PostgreSQL) or savepoint, clash check, insert, release (SQLite);
-    # history, the patient's mobile, the email and the SMS, the event (+ NOTIFY on PostgreSQL); the
+    # who asks 1; provider, location, type, patient (with their mobile) and tenant 1; the day's
+    # windows with the closure and the exceptions 1; the insert (PostgreSQL) or savepoint, clash
+    # check, insert, release (SQLite); then, written together at commit: the email and the SMS (one
+    # statement on PostgreSQL, whose trigger sends the event's NOTIFY), the event, the history; the
     # audit chain 2 (PostgreSQL) or 3.
     listing = "\n".join(sql[:90] for sql in seen)
     if app.state.engine.dialect.name == "postgresql":
-        assert len(seen) == 13, listing
-        assert not any("SAVEPOINT" in sql for sql in seen) and "ON CONFLICT DO NOTHING" in seen[4], listing
+        assert len(seen) == 9, listing
+        assert not any("SAVEPOINT" in sql for sql in seen) and "ON CONFLICT DO NOTHING" in seen[3], listing
         assert "FOR UPDATE" in seen[-2] and "audit_head" in seen[-1], listing  # the chain comes last
     else:
-        assert len(seen) == 16, listing
+        assert len(seen) == 14, listing
         assert all("audit" in sql for sql in seen[-3:]), listing
 
 
@@ -86,7 +87,7 @@ class _Deadlock(Exception):
 class _FakeSession:
     rolled_back = False
 
-    def scalars(self, _stmt):  # type: ignore[no-untyped-def]
+    def scalars(self, _stmt, _params=None):  # type: ignore[no-untyped-def]
         from sqlalchemy.exc import OperationalError
 
         raise OperationalError("INSERT INTO appointments", {}, _Deadlock("deadlock detected"))
@@ -188,3 +189,55 @@ def test_the_shared_vtimezone_is_what_icalendar_would_add(zone) -> None:
     theirs.add_missing_timezones(first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
     assert mine.to_ical() == theirs.to_ical()
     assert notify._vtimezone(zone, day) is notify._vtimezone(zone, day)
+
+
+@pytest.mark.parametrize(
+    ("who", "where", "blocks"),
+    [
+        ("kim", "oak", True),  # Dr. Kim away at Oak Street
+        ("kim", None, True),  # Dr. Kim away everywhere
+        ("kim", "main", False),  # Dr. Kim away at Main only: Oak Street is still open
+        (None, "oak", True),  # Oak Street closed for those hours
+        (None, "main", False),  # Main closed: not where the visit is
+        (None, None, True),  # the whole client closed (a holiday)
+        ("lee", None, False),  # someone else away
+    ],
+)
+def test_an_exception_in_the_way_refuses_the_time_and_no_other_does(
+    client, cal, sessions, who, where, blocks
+) -> None:
+    """The open-time check asks about the exceptions in the same statement as the windows: each kind
+    of exception that covers the asked time takes it out, and only those."""
+    from careline.db import transaction
+    from careline.scheduling.models import CalendarException
+    from tests.scheduling.helpers import utc
+
+    with transaction(sessions) as db:
+        db.add(
+            CalendarException(
+                tenant_id=cal.tenant_id,
+                provider_id=getattr(cal, who) if who else None,
+                location_id=getattr(cal, where) if where else None,
+                starts_at=utc(2026, 12, 8, 14, 50),  # Tuesday 08:50-09:10 in Chicago: overlaps 09:00
+                ends_at=utc(2026, 12, 8, 15, 10),
+            )
+        )
+    r = client.post(f"{API}/appointments", json=book_body(cal, TUE_9))
+    if blocks:
+        assert r.status_code == 422 and r.json()["violations"][0]["code"] == "not_open", r.text
+        assert "9:00 AM" not in r.json()["message"].split("open starts that day:")[-1], r.text
+    else:
+        assert r.status_code == 201, r.text
+
+
+def test_a_closed_location_refuses_the_day(client, cal, sessions) -> None:
+    from datetime import date
+
+    from careline.db import transaction
+    from careline.directory.models import LocationClosure
+
+    with transaction(sessions) as db:
+        db.add(LocationClosure(tenant_id=cal.tenant_id, location_id=cal.oak, date=date(2026, 12, 8)))
+    r = client.post(f"{API}/appointments", json=book_body(cal, TUE_9))
+    assert r.status_code == 422 and r.json()["violations"][0]["code"] == "not_open", r.text
+    assert "none that day" in r.json()["message"], r.text

@@ -23,8 +23,11 @@ def queue_message(
     related_id: int | None = None,
     patient_id: int | None = None,
     attachments: Sequence[dict[str, Any]] = (),
+    flush: bool = True,
 ) -> OutboxMessage:
-    """Add a message to the outbox; with no address it is kept as `no_address` so staff can follow up."""
+    """Add a message to the outbox; with no address it is kept as `no_address` so staff can follow up.
+
+    flush=False leaves the row to be written with the transaction's other changes (no id until then)."""
     message = OutboxMessage(
         tenant_id=tenant_id,
         channel=MessageChannel(channel),
@@ -38,7 +41,8 @@ def queue_message(
         patient_id=patient_id,
     )
     session.add(message)
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

@@ -1,7 +1,7 @@
 """Publishing and reading live events.
 
 An event row is written in the same transaction as the change it describes, so a screen never
-hears of something that was rolled back. On PostgreSQL the transaction also sends NOTIFY (delivered
+hears of something that was rolled back. On PostgreSQL the row's insert trigger also sends NOTIFY (delivered
 at commit) to wake listeners at once; on SQLite listeners poll briefly.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careline.jobs.models import Event
@@ -26,12 +26,13 @@ def publish(
     *,
     tenant_id: int | None = None,
 ) -> Event:
-    """Record an event for live screens; it becomes visible when the transaction commits."""
+    """Record an event for live screens; it becomes visible when the transaction commits.
+
+    The row is written with the transaction's other changes (its id is assigned then: flush first
+    to read it sooner). On PostgreSQL a trigger on the table sends NOTIFY `careline_events` with
+    the channel's name (migration 0013), delivered at commit."""
     event = Event(channel=channel, kind=kind, payload=payload or {}, tenant_id=tenant_id)
     session.add(event)
-    session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": channel})
     return event
 
 

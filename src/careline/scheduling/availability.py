@@ -282,6 +282,30 @@ def _midnight_utc(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC)
 
 
+TEMPLATE_COLUMNS = (  # what template_facts() reads, in its order
+    AvailabilityTemplate.id,
+    AvailabilityTemplate.provider_id,
+    AvailabilityTemplate.location_id,
+    AvailabilityTemplate.weekday,
+    AvailabilityTemplate.start_local,
+    AvailabilityTemplate.end_local,
+    AvailabilityTemplate.slot_minutes,
+    AvailabilityTemplate.effective_from,
+    AvailabilityTemplate.effective_to,
+    AvailabilityTemplate.reserved_type_id,
+    AvailabilityTemplate.release_at_local,
+    AvailabilityTemplate.release_days_before,
+)
+
+
+def in_effect(date_from: Any, date_to: Any) -> tuple[Any, Any]:
+    """The conditions of a template in effect on some day of [date_from, date_to]."""
+    return (
+        AvailabilityTemplate.effective_from <= date_to,
+        or_(AvailabilityTemplate.effective_to.is_(None), AvailabilityTemplate.effective_to >= date_from),
+    )
+
+
 def templates_statement(
     tenant_id: int,
     provider_ids: Sequence[int],
@@ -291,24 +315,10 @@ def templates_statement(
     weekdays: Iterable[int] | None = None,
 ) -> Select:
     """The query behind load_templates(); a caller may add columns after the template's twelve."""
-    stmt = select(
-        AvailabilityTemplate.id,
-        AvailabilityTemplate.provider_id,
-        AvailabilityTemplate.location_id,
-        AvailabilityTemplate.weekday,
-        AvailabilityTemplate.start_local,
-        AvailabilityTemplate.end_local,
-        AvailabilityTemplate.slot_minutes,
-        AvailabilityTemplate.effective_from,
-        AvailabilityTemplate.effective_to,
-        AvailabilityTemplate.reserved_type_id,
-        AvailabilityTemplate.release_at_local,
-        AvailabilityTemplate.release_days_before,
-    ).where(
+    stmt = select(*TEMPLATE_COLUMNS).where(
         AvailabilityTemplate.provider_id.in_(list(provider_ids)),
         AvailabilityTemplate.tenant_id == tenant_id,
-        AvailabilityTemplate.effective_from <= date_to,
-        or_(AvailabilityTemplate.effective_to.is_(None), AvailabilityTemplate.effective_to >= date_from),
+        *in_effect(date_from, date_to),
     )
     if location_ids is not None:
         stmt = stmt.where(AvailabilityTemplate.location_id.in_(list(location_ids)))

@@ -44,6 +44,7 @@ from careline.scheduling.models import (
     AppointmentType,
     CancelReason,
 )
+from careline.scheduling.notify import NOT_LOADED, mobile_of, queue_confirmation
 from careline.tenants.models import Tenant
 
 HOLD_MINUTES = 5
@@ -88,6 +89,7 @@ class Booking:
     start: datetime
     end: datetime
     tenant: Tenant | None = None  # held so the session keeps it for the confirmation
+    mobile: Any = NOT_LOADED  # the patient's mobile for the confirmation text, when read with the rows
 
 
 # --- loading and checks -----------------------------------------------------------------------------
@@ -99,9 +101,10 @@ def load_patient(session: Session, patient_id: Any) -> Patient:
 
 def load_rows(
     session: Session, provider_id: Any, location_id: Any, type_id: Any, patient_id: Any
-) -> tuple[Provider, Location, AppointmentType, Patient, Tenant | None]:
-    """The four rows a booking needs, and the provider's tenant (for the confirmation), in one
-    statement; when one is missing or out of scope, each is loaded alone so the 404 names it."""
+) -> tuple[Provider, Location, AppointmentType, Patient, Tenant | None, Any]:
+    """The four rows a booking needs, and the provider's tenant and the patient's mobile number (for
+    the confirmation), in one statement; when one is missing or out of scope, each is loaded alone
+    so the 404 names it."""
     ids = (
         c.as_id(provider_id, "provider_id"),
         c.as_id(location_id, "location_id"),
@@ -112,13 +115,14 @@ def load_rows(
         _rows_query(), {"provider_id": ids[0], "location_id": ids[1], "type_id": ids[2], "patient_id": ids[3]}
     ).first()
     if row is not None:
-        return row[0], row[1], row[2], row[3], row[4]
+        return row[0], row[1], row[2], row[3], row[4], row[5]
     return (
         c.load_provider(session, ids[0]),
         c.load_location(session, ids[1]),
         c.load_type(session, ids[2]),
         load_patient(session, ids[3]),
         None,
+        NOT_LOADED,
     )
 
 
@@ -126,7 +130,7 @@ def load_rows(
 def _rows_query() -> Select:
     """load_rows()'s statement, built once; the ids are bound parameters."""
     return (
-        select(Provider, Location, AppointmentType, Patient, Tenant)
+        select(Provider, Location, AppointmentType, Patient, Tenant, mobile_of(Patient.id))
         .join(Tenant, Tenant.id == Provider.tenant_id)
         .join(Location, Location.id == bindparam("location_id"))  # one row each: joined by their ids
         .join(AppointmentType, AppointmentType.id == bindparam("type_id"))
@@ -176,16 +180,15 @@ def prepare(
     check_patient: bool = True,
 ) -> Booking:
     """Load the rows and apply every booking rule; BookingRefused (422) lists what is wrong."""
-    provider, location, kind, patient, tenant = load_rows(
+    provider, location, kind, patient, tenant, mobile = load_rows(
         session, provider_id, location_id, type_id, patient_id
     )
     c.same_tenant(provider.tenant_id, location, kind, patient)
     start = c.instant(start_at, "start_at")
     if start.second or start.microsecond:
         raise ValidationFailed("appointments start on a whole minute", field="start_at")
-    booking = Booking(
-        provider, location, kind, patient, start, start + timedelta(minutes=kind.duration_minutes), tenant
-    )
+    end = start + timedelta(minutes=kind.duration_minutes)
+    booking = Booking(provider, location, kind, patient, start, end, tenant, mobile)
     facts = c.type_facts(kind)
     codes = (
         c.provider_codes(session, [provider.id]).get(provider.id, frozenset())
@@ -216,32 +219,63 @@ def prepare(
     return booking
 
 
+@lru_cache(maxsize=1)
+def _open_check_statement() -> Select:
+    """_check_open()'s statement, built once: the provider's windows at the location on the day's
+    weekday, each row also saying whether the location is closed that day and whether a calendar
+    exception takes the asked time out (the provider's, theirs at that location, the location's,
+    or the whole tenant's: what `load_exceptions` would load and `start_is_open` would find)."""
+    from careline.directory.models import LocationClosure
+    from careline.scheduling.availability import TEMPLATE_COLUMNS, in_effect
+    from careline.scheduling.models import AvailabilityTemplate as T
+    from careline.scheduling.models import CalendarException as X
+
+    day, location_id, provider_id = bindparam("day"), bindparam("location_id"), bindparam("provider_id")
+    closure = LocationClosure
+    closed = select(closure.id).where(closure.location_id == location_id, closure.date == day)
+    away = select(X.id).where(
+        X.tenant_id == bindparam("tenant_id"),
+        X.starts_at < bindparam("end_at"),
+        X.ends_at > bindparam("start_at"),
+        or_(X.provider_id == provider_id, X.provider_id.is_(None)),
+        or_(X.location_id == location_id, X.location_id.is_(None)),
+    )
+    return select(*TEMPLATE_COLUMNS, closed.exists(), away.exists()).where(
+        T.provider_id == provider_id,
+        T.tenant_id == bindparam("tenant_id"),
+        *in_effect(day, day),
+        T.location_id == location_id,
+        T.weekday == bindparam("weekday"),
+    )
+
+
 def _check_open(session: Session, b: Booking, now: datetime) -> None:
     """The time must be an open start in the provider's calendar there (ignoring other bookings)."""
-    from careline.directory.models import LocationClosure
-    from careline.scheduling.availability import load_exceptions, template_facts, templates_statement
+    from careline.scheduling.availability import template_facts
 
     tz = b.location.timezone
     local = b.start.astimezone(rules.get_zone(tz))
     day = local.date()
-    # The day's windows there, each row also saying whether the location is closed that day (with
-    # no window the time is not open anyway): one statement instead of two.
-    closed_that_day = (
-        select(LocationClosure.id)
-        .where(LocationClosure.location_id == b.location.id, LocationClosure.date == day)
-        .exists()
-    )
+    # One statement: the day's windows there, with the closure and the exceptions (with no window
+    # the time is not open anyway).
     rows = session.execute(
-        templates_statement(
-            b.provider.tenant_id, [b.provider.id], day, day, [b.location.id], [day.weekday()]
-        ).add_columns(closed_that_day)
+        _open_check_statement(),
+        {
+            "tenant_id": b.provider.tenant_id,
+            "provider_id": b.provider.id,
+            "day": day,
+            "location_id": b.location.id,
+            "weekday": day.weekday(),
+            "start_at": b.start,
+            "end_at": b.end,
+        },
     ).all()
     templates = [template_facts(row) for row in rows]
-    if templates:
-        closed = bool(rows[0][-1])
+    if templates and not rows[0][-1]:  # windows that day, and no exception in the way
+        closed = bool(rows[0][-2])
         place = rules.LocationFacts(b.location.id, tz, frozenset({day}) if closed else frozenset())
-        busy = load_exceptions(session, b.provider.tenant_id, [b.provider.id], b.start, b.end)
-        if rules.start_is_open(b.start, b.kind.duration_minutes, b.kind.id, templates, place, busy, now):
+        free = rules.BusyIndex()  # the exceptions were asked about above; bookings are the database's
+        if rules.start_is_open(b.start, b.kind.duration_minutes, b.kind.id, templates, place, free, now):
             return
     slots = search_slots(
         session,
@@ -361,6 +395,12 @@ def occupy(
         raise _Clash(who) from exc
 
 
+@lru_cache(maxsize=1)
+def _insert_statement() -> Any:
+    """_insert_if_free()'s statement, built once; the new row's fields are its parameters."""
+    return pg_insert(Appointment).on_conflict_do_nothing().returning(Appointment)
+
+
 def _insert_if_free(session: Session, b: Booking, fields: dict[str, Any]) -> Appointment | None:
     """PostgreSQL's fast path: one INSERT ... ON CONFLICT DO NOTHING, the exclusion constraints
     being the arbiters (a concurrent booking of the same time is waited for, then decides).
@@ -368,9 +408,8 @@ def _insert_if_free(session: Session, b: Booking, fields: dict[str, Any]) -> App
     The new appointment, or None when the time looked taken: occupy() then looks in a savepoint,
     so an expired hold in the way is released and a real clash named (provider or patient).
     """
-    stmt = pg_insert(Appointment).values(**fields).on_conflict_do_nothing().returning(Appointment)
     try:
-        return session.scalars(stmt).first()
+        return session.scalars(_insert_statement(), fields).first()
     except (IntegrityError, OperationalError) as exc:
         who = _clash_of(exc)  # a deadlock with a concurrent booking: it won the race
         if who is None:
@@ -648,14 +687,12 @@ def book(
         _publish(session, "appointment.held", appt)
     else:
         _audit(session, actor, "appointment.book", appt)
-        _after_booked(session, appt, "booked")
+        _after_booked(session, appt, "booked", b.mobile)
     return appt
 
 
-def _after_booked(session: Session, appt: Appointment, what: str) -> None:
-    from careline.scheduling.notify import queue_confirmation
-
-    queue_confirmation(session, appt, what)
+def _after_booked(session: Session, appt: Appointment, what: str, mobile: Any = NOT_LOADED) -> None:
+    queue_confirmation(session, appt, what, mobile)
     _publish(session, f"appointment.{what}", appt)
 
 
@@ -819,7 +856,7 @@ def reschedule(
         from_appointment_id=old.id,
         from_start_at=old.start_at.isoformat(),
     )
-    _after_booked(session, new, "rescheduled")
+    _after_booked(session, new, "rescheduled", b.mobile)
     _queue_waitlist_match(session, old)
     _move_waitlist_links(session, old, new)
     return new
@@ -879,8 +916,6 @@ def _cancel_row(
 
         offer_lapsed(session, appt)
     if was == S.BOOKED and reason != CancelReason.RESCHEDULED:  # a move sends the new time instead
-        from careline.scheduling.notify import queue_confirmation
-
         queue_confirmation(session, appt, "cancelled")
     _publish(session, "appointment.cancelled", appt, reason=str(reason))
     _queue_waitlist_match(session, appt)

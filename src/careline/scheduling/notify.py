@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
 from icalendar import Calendar, Event, Timezone
 from sqlalchemy import select
@@ -155,28 +156,44 @@ def _vtimezone(tzid: str, day: date) -> Timezone:
     return Timezone.from_tzid(tzid, first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
 
 
-def _recipients(session: Session, patient: Patient) -> list[tuple[MessageChannel, str | None]]:
+def mobile_of(patient_id: Any) -> Any:
+    """The patient's mobile number for texts (the primary one first) as a scalar subquery; a
+    statement that loads the patient anyway can carry it as a column."""
+    return (
+        select(PatientPhone.e164)
+        .where(PatientPhone.patient_id == patient_id, PatientPhone.kind == PhoneKind.MOBILE)
+        .order_by(PatientPhone.is_primary.desc(), PatientPhone.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+NOT_LOADED: Any = object()
+
+
+def _recipients(
+    session: Session, patient: Patient, mobile: str | None = NOT_LOADED
+) -> list[tuple[MessageChannel, str | None]]:
     out: list[tuple[MessageChannel, str | None]] = []
     if patient.consent_email and patient.email:
         out.append((MessageChannel.EMAIL, patient.email))
     if patient.consent_sms:
-        mobile = session.scalar(
-            select(PatientPhone.e164)
-            .where(PatientPhone.patient_id == patient.id, PatientPhone.kind == PhoneKind.MOBILE)
-            .order_by(PatientPhone.is_primary.desc(), PatientPhone.id)
-            .limit(1)
-        )
+        if mobile is NOT_LOADED:
+            mobile = session.scalar(select(mobile_of(patient.id)))
         if mobile:
             out.append((MessageChannel.SMS, mobile))
     return out or [(MessageChannel.EMAIL, None)]  # kept as no_address so staff see nothing went out
 
 
-def queue_confirmation(session: Session, appt: Appointment, what: str) -> list[OutboxMessage]:
-    """Queue the confirmation (or cancellation) by email and/or SMS, as the patient consented."""
+def queue_confirmation(
+    session: Session, appt: Appointment, what: str, mobile: str | None = NOT_LOADED
+) -> list[OutboxMessage]:
+    """Queue the confirmation (or cancellation) by email and/or SMS, as the patient consented
+    (`mobile`: their mobile number when the caller already read it with `mobile_of`)."""
     d = details(session, appt)
     subject, body = message_text(d, what)
     out = []
-    for channel, to in _recipients(session, d.patient):
+    for channel, to in _recipients(session, d.patient, mobile):
         attachments = []
         if channel == MessageChannel.EMAIL:
             attachments.append(
@@ -198,6 +215,7 @@ def queue_confirmation(session: Session, appt: Appointment, what: str) -> list[O
                 related_id=appt.id,
                 patient_id=appt.patient_id,
                 attachments=attachments,
+                flush=False,  # written with the booking's other rows at commit
             )
         )
     return out

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, create_engine, event
+from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, create_engine, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
@@ -130,6 +130,26 @@ def _check_tenant_on_write(session: Session, flush_context: Any, instances: Any)
         if isinstance(obj, TenantScoped) and not scope.allows(obj.tenant_id):
             # Same answer as a read of another tenant's object: it does not exist for you.
             raise NotFound("no such tenant", field="tenant_id")
+
+
+def insert_rows(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> None:
+    """Write rows of a mapped class now, with one plain INSERT (several rows: one statement),
+    skipping the unit of work: no objects, no ids. For rows nothing reads back in the transaction
+    (history, events, outbox messages), at about a third of the CPU of adding objects and flushing.
+    Column defaults apply; every row must carry the same keys. The tenant guard of the session's
+    other writes applies too."""
+    if not rows:
+        return
+    scope = scope_of(session)
+    guarded = not scope.is_system and issubclass(model, TenantScoped)
+    if guarded and not all(scope.allows(row.get("tenant_id")) for row in rows):
+        raise NotFound("no such tenant", field="tenant_id")
+    session.execute(_insert_statement(model.__table__), list(rows))  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(table: Any) -> Any:
+    return insert(table)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

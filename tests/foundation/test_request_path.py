@@ -247,3 +247,34 @@ def test_the_tenant_criteria_are_built_once_per_set_of_tenants_and_still_scope(s
     a, b = seen[frozenset({world.tenant_a.id})], seen[frozenset({world.tenant_b.id})]
     assert a[0][0] == ["A clinic"] and b[0][0] == ["B clinic"] and a[1][0] == ["A clinic"]
     assert a[1][1] == 1  # the second query of tenant A's scope reused its criteria
+
+
+def test_rows_written_without_the_unit_of_work_keep_the_tenant_guard(sessions, world) -> None:
+    """insert_rows() writes history, events and outbox rows with one plain INSERT; a scoped session
+    still may not write another tenant's rows (the same answer as the ORM's guard: not found), and
+    a refused call writes nothing."""
+    from sqlalchemy import func, select
+
+    from careline.channels.models import OutboxMessage
+    from careline.channels.service import message_fields
+    from careline.db import Scope, insert_rows, open_session
+    from careline.errors import NotFound
+
+    def message(tenant_id: int) -> dict:
+        return message_fields(tenant_id=tenant_id, channel="sms", to="+13125550142", body="hello")
+
+    session = open_session(sessions, Scope(frozenset({world.tenant_a.id})))
+    try:
+        with pytest.raises(NotFound):
+            insert_rows(session, OutboxMessage, [message(world.tenant_a.id), message(world.tenant_b.id)])
+        insert_rows(session, OutboxMessage, [message(world.tenant_a.id), message(world.tenant_a.id)])
+        session.commit()
+    finally:
+        session.close()
+    with transaction(sessions) as db:
+        rows = db.execute(
+            select(OutboxMessage.tenant_id, OutboxMessage.status, func.count()).group_by(
+                OutboxMessage.tenant_id, OutboxMessage.status
+            )
+        ).all()
+    assert [(t, str(s), n) for t, s, n in rows] == [(world.tenant_a.id, "queued", 2)]

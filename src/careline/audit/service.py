@@ -119,13 +119,12 @@ def _head_for_update(session: Session) -> tuple[int, str]:
             session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
             return 0, GENESIS
         return int(row[0]), str(row[1])
-    locked = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    row = session.execute(locked).first()
+    row = session.execute(_PG_HEAD).first()  # plain text: the lock is held from here to the commit
     if row is None:
         # The very first event of a database: there is no row to lock yet, so the first writers
         # take turns on an advisory lock, and the first of them creates the head.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-        row = session.execute(locked).first()
+        row = session.execute(_PG_HEAD).first()
         if row is None:
             session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
             return 0, GENESIS
@@ -187,6 +186,7 @@ _COLUMN_TYPES = {
     "hash": "varchar",
 }
 _COLUMNS = tuple(_COLUMN_TYPES)
+_PG_HEAD = text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
 _PG_WRITE = text(
     "WITH new_audit_events AS (INSERT INTO audit_events ("
     + ", ".join(_COLUMNS)

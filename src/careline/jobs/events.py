@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from careline.db import insert_rows
 from careline.jobs.models import Event
 
 NOTIFY_CHANNEL = "careline_events"
@@ -25,15 +26,13 @@ def publish(
     payload: dict[str, Any] | None = None,
     *,
     tenant_id: int | None = None,
-) -> Event:
+) -> None:
     """Record an event for live screens; it becomes visible when the transaction commits.
 
-    The row is written with the transaction's other changes (its id is assigned then: flush first
-    to read it sooner). On PostgreSQL a trigger on the table sends NOTIFY `careline_events` with
-    the channel's name (migration 0013), delivered at commit."""
-    event = Event(channel=channel, kind=kind, payload=payload or {}, tenant_id=tenant_id)
-    session.add(event)
-    return event
+    One plain INSERT (`insert_rows`: no object, no flush). On PostgreSQL a trigger on the table
+    sends NOTIFY `careline_events` with the channel's name (migration 0013), delivered at commit."""
+    row = {"channel": channel, "kind": kind, "payload": payload or {}, "tenant_id": tenant_id}
+    insert_rows(session, Event, [row])
 
 
 def latest_id(session: Session) -> int:

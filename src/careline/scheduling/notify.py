@@ -11,8 +11,8 @@ from icalendar import Calendar, Event, Timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careline.channels.models import MessageChannel, OutboxMessage
-from careline.channels.service import queue_message
+from careline.channels.models import MessageChannel
+from careline.channels.service import message_fields, queue_messages
 from careline.directory.models import Location, Provider
 from careline.kit.clock import utcnow
 from careline.kit.phones import format_phone
@@ -139,21 +139,30 @@ def appointment_ics(session: Session, appt: Appointment, sequence: int | None = 
     )
     event.add("sequence", _sequence(session, appt) if sequence is None else sequence)
     cal.add_component(event)
-    day = appt.start_at.date()
-    # What cal.add_missing_timezones() would add, built once per zone and day (it walks the zone's
-    # transitions over two years: most of the file's cost, and the same for every visit that day).
-    for tzid in sorted(cal.get_missing_tzids()):  # none for a UTC location, like icalendar's own
-        try:
-            cal.subcomponents.insert(0, _vtimezone(tzid, day))
-        except ValueError:
-            continue  # a zone icalendar does not know: left out, as add_missing_timezones() does
-    return cal.to_ical()
+    return with_zones(cal, appt.start_at.date())
+
+
+def with_zones(cal: Calendar, day: date) -> bytes:
+    """The calendar as iCalendar text with the VTIMEZONEs cal.add_missing_timezones() would add
+    (a year either side of the day, before the event, where it puts them), each built and written
+    out once per zone and day: that walks the zone's transitions over two years and writing it out
+    costs as much as the rest of the file, and it is the same for every visit that day."""
+    zones = b"".join(_vtimezone_ical(tzid, day) for tzid in sorted(cal.get_missing_tzids()))
+    head, event_begins, rest = cal.to_ical().partition(b"BEGIN:VEVENT\r\n")
+    return head + zones + event_begins + rest
 
 
 @lru_cache(maxsize=512)
-def _vtimezone(tzid: str, day: date) -> Timezone:
-    """The VTIMEZONE of a zone, valid a year either side of the day (shared: never changed)."""
-    return Timezone.from_tzid(tzid, first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
+def _vtimezone_ical(tzid: str, day: date) -> bytes:
+    """The VTIMEZONE of a zone, valid a year either side of the day, as iCalendar text (nothing
+    for a zone icalendar does not know: left out, as add_missing_timezones() does)."""
+    try:
+        zone = Timezone.from_tzid(
+            tzid, first_date=day - timedelta(days=366), last_date=day + timedelta(days=366)
+        )
+    except ValueError:
+        return b""
+    return zone.to_ical()
 
 
 def mobile_of(patient_id: Any) -> Any:
@@ -187,12 +196,12 @@ def _recipients(
 
 def queue_confirmation(
     session: Session, appt: Appointment, what: str, mobile: str | None = NOT_LOADED
-) -> list[OutboxMessage]:
+) -> None:
     """Queue the confirmation (or cancellation) by email and/or SMS, as the patient consented
     (`mobile`: their mobile number when the caller already read it with `mobile_of`)."""
     d = details(session, appt)
     subject, body = message_text(d, what)
-    out = []
+    rows = []
     for channel, to in _recipients(session, d.patient, mobile):
         attachments = []
         if channel == MessageChannel.EMAIL:
@@ -203,9 +212,8 @@ def queue_confirmation(
                     "content": appointment_ics(session, appt, 0 if what != "cancelled" else None).decode(),
                 }
             )
-        out.append(
-            queue_message(
-                session,
+        rows.append(
+            message_fields(
                 tenant_id=appt.tenant_id,
                 channel=channel,
                 to=to,
@@ -215,7 +223,6 @@ def queue_confirmation(
                 related_id=appt.id,
                 patient_id=appt.patient_id,
                 attachments=attachments,
-                flush=False,  # written with the booking's other rows at commit
             )
         )
-    return out
+    queue_messages(session, rows)

@@ -132,6 +132,15 @@ def _check_tenant_on_write(session: Session, flush_context: Any, instances: Any)
             raise NotFound("no such tenant", field="tenant_id")
 
 
+def read_rows(session: Session, stmt: Any, params: dict[str, Any] | None = None) -> Any:
+    """Run a plain select of columns on the session's connection, after flushing what is pending
+    (as the ORM's autoflush would), skipping the ORM's execution machinery: about half the CPU of
+    `session.execute` for the hot reads of a search. The tenant scope's automatic criteria do not
+    apply here: use it only for statements that name the tenant, or ids already checked."""
+    session.flush()
+    return session.connection().execute(stmt, params)
+
+
 def insert_rows(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> None:
     """Write rows of a mapped class now, with one plain INSERT (several rows: one statement),
     skipping the unit of work: no objects, no ids. For rows nothing reads back in the transaction
@@ -144,7 +153,9 @@ def insert_rows(session: Session, model: type, rows: Sequence[dict[str, Any]]) -
     guarded = not scope.is_system and issubclass(model, TenantScoped)
     if guarded and not all(scope.allows(row.get("tenant_id")) for row in rows):
         raise NotFound("no such tenant", field="tenant_id")
-    session.execute(_insert_statement(model.__table__), list(rows))  # type: ignore[attr-defined]
+    # On the session's connection: a Core statement executed through the session itself still
+    # takes the ORM's bulk-insert path (about half the cost).
+    session.connection().execute(_insert_statement(model.__table__), list(rows))  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=64)

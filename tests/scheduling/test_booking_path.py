@@ -87,7 +87,10 @@ class _Deadlock(Exception):
 class _FakeSession:
     rolled_back = False
 
-    def scalars(self, _stmt, _params=None):  # type: ignore[no-untyped-def]
+    def connection(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def execute(self, _stmt, _params=None):  # type: ignore[no-untyped-def]
         from sqlalchemy.exc import OperationalError
 
         raise OperationalError("INSERT INTO appointments", {}, _Deadlock("deadlock detected"))

@@ -18,6 +18,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from careline.audit.service import Actor, record
+from careline.db import read_rows
 from careline.directory.models import Department, Location, LocationClosure, Provider, ProviderLocation
 from careline.errors import ValidationFailed
 from careline.kit import geo
@@ -188,7 +189,7 @@ def _locations_near(session: Session, tenant_id: int, near_zip: str, radius_mile
         Location.lon.between(min_lon, max_lon),
     )
     out = {}
-    for lid, lat, lon in session.execute(stmt):
+    for lid, lat, lon in read_rows(session, stmt):  # the tenant is in the statement
         miles = geo.haversine_miles(center.lat, center.lon, lat, lon)
         if miles <= radius_miles:
             out[lid] = round(miles, 1)
@@ -225,7 +226,7 @@ def load_appointments(
     if ignore:
         stmt = stmt.where(Appointment.id.not_in(ignore))
     out: dict[int, list[tuple[int, int]]] = {}
-    for pid, s, e in session.execute(stmt):
+    for pid, s, e in read_rows(session, stmt):  # providers already checked: theirs are their tenant's
         out.setdefault(pid, []).append((_ts(s), _ts(e)))
     return out
 
@@ -251,7 +252,7 @@ def load_exceptions(
         # Theirs, and everyone's: location closures and tenant holidays (few rows, any location).
         or_(CalendarException.provider_id.in_(list(provider_ids)), CalendarException.provider_id.is_(None)),
     )
-    for pid, lid, s, e in session.execute(stmt):
+    for pid, lid, s, e in read_rows(session, stmt):  # the tenant is in the statement
         span = (_ts(s), _ts(e))
         if pid is not None and lid is not None:
             busy.pair.setdefault((pid, lid), []).append(span)  # a provider away from one location only
@@ -358,7 +359,7 @@ def load_templates(
 ) -> list[rules.TemplateFacts]:
     """The weekly windows of these providers in force during the dates (on these weekdays)."""
     stmt = templates_statement(tenant_id, provider_ids, date_from, date_to, location_ids, weekdays)
-    return [template_facts(row) for row in session.execute(stmt)]
+    return [template_facts(row) for row in read_rows(session, stmt)]  # the tenant is in the statement
 
 
 def load_locations(
@@ -376,13 +377,13 @@ def load_locations(
     stmt = select(LocationClosure.location_id, LocationClosure.date).where(
         LocationClosure.location_id.in_(ids), LocationClosure.date.between(date_from, date_to)
     )
-    for lid, day in session.execute(stmt):
+    for lid, day in read_rows(session, stmt):  # locations of checked templates
         closed.setdefault(lid, set()).add(day)
     facts, names = {}, {}
     stmt2 = select(Location.id, Location.timezone, Location.name).where(
         Location.id.in_(ids), Location.active.is_(True)
     )
-    for lid, tz, name in session.execute(stmt2):
+    for lid, tz, name in read_rows(session, stmt2):
         facts[lid] = rules.LocationFacts(
             id=lid,
             tz=tz,

@@ -21,12 +21,13 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from careline.audit.service import Actor, record
-from careline.db import get_scoped, insert_rows, scope_of
+from careline.db import get_scoped, insert_rows, read_rows, scope_of
 from careline.directory.models import Location, Provider
 from careline.errors import Conflict, NotFound, ValidationFailed
 from careline.jobs import events
@@ -257,19 +258,17 @@ def _check_open(session: Session, b: Booking, now: datetime) -> None:
     local = b.start.astimezone(rules.get_zone(tz))
     day = local.date()
     # One statement: the day's windows there, with the closure and the exceptions (with no window
-    # the time is not open anyway).
-    rows = session.execute(
-        _open_check_statement(),
-        {
-            "tenant_id": b.provider.tenant_id,
-            "provider_id": b.provider.id,
-            "day": day,
-            "location_id": b.location.id,
-            "weekday": day.weekday(),
-            "start_at": b.start,
-            "end_at": b.end,
-        },
-    ).all()
+    # the time is not open anyway); the tenant is in it.
+    params = {
+        "tenant_id": b.provider.tenant_id,
+        "provider_id": b.provider.id,
+        "day": day,
+        "location_id": b.location.id,
+        "weekday": day.weekday(),
+        "start_at": b.start,
+        "end_at": b.end,
+    }
+    rows = read_rows(session, _open_check_statement(), params).all()
     templates = [template_facts(row) for row in rows]
     if templates and not rows[0][-1]:  # windows that day, and no exception in the way
         closed = bool(rows[0][-2])
@@ -397,8 +396,24 @@ def occupy(
 
 @lru_cache(maxsize=1)
 def _insert_statement() -> Any:
-    """_insert_if_free()'s statement, built once; the new row's fields are its parameters."""
-    return pg_insert(Appointment).on_conflict_do_nothing().returning(Appointment)
+    """_insert_if_free()'s statement, built once; the new row's fields are its parameters. A plain
+    statement on the table, run on the connection: the ORM's bulk-insert path costs as much again."""
+    table = Appointment.__table__
+    return pg_insert(table).on_conflict_do_nothing().returning(*table.c)
+
+
+@lru_cache(maxsize=1)
+def _attribute_of_column() -> tuple[tuple[str, str], ...]:
+    return tuple((prop.key, prop.columns[0].key) for prop in sa_inspect(Appointment).column_attrs)
+
+
+def _as_loaded(session: Session, row: Any) -> Appointment:
+    """The inserted row as the session's own object, as if loaded (it is in the database already)."""
+    values = row._mapping
+    appt = Appointment(**{attr: values[column] for attr, column in _attribute_of_column()})
+    make_transient_to_detached(appt)
+    session.add(appt)
+    return appt
 
 
 def _insert_if_free(session: Session, b: Booking, fields: dict[str, Any]) -> Appointment | None:
@@ -409,7 +424,8 @@ def _insert_if_free(session: Session, b: Booking, fields: dict[str, Any]) -> App
     so an expired hold in the way is released and a real clash named (provider or patient).
     """
     try:
-        return session.scalars(_insert_statement(), fields).first()
+        row = session.connection().execute(_insert_statement(), fields).first()
+        return None if row is None else _as_loaded(session, row)
     except (IntegrityError, OperationalError) as exc:
         who = _clash_of(exc)  # a deadlock with a concurrent booking: it won the race
         if who is None:
@@ -478,14 +494,15 @@ def _patient_free(
         return slots
     busy = [
         (s, e)
-        for s, e in session.execute(
+        for s, e in read_rows(  # the patient was checked
+            session,
             select(Appointment.start_at, Appointment.end_at).where(
                 Appointment.patient_id == patient_id,
                 Appointment.status.in_(ACTIVE_STATUSES),
                 Appointment.end_at > slots[0].start_at,
                 Appointment.start_at < slots[-1].end_at,
                 Appointment.id.not_in(list(ignore) or [0]),
-            )
+            ),
         )
     ]
     return [s for s in slots if not any(b0 < s.end_at and b1 > s.start_at for b0, b1 in busy)]

@@ -13,6 +13,7 @@ from sqlalchemy import event, text
 from careline.db import Scope, make_engine, make_session_factory, open_session
 from careline.migrate import refresh_statistics, upgrade
 from careline.scheduling.availability import load_appointments, load_exceptions, load_templates
+from careline.scheduling.common import provider_codes
 
 
 def _plans(url: str) -> dict[str, str]:
@@ -23,11 +24,12 @@ def _plans(url: str) -> dict[str, str]:
         engine, "before_cursor_execute", lambda c, cur, stmt, params, ctx, many: sent.append((stmt, params))
     )
     start = datetime(2026, 12, 7, tzinfo=UTC)
-    names = ("templates", "appointments", "exceptions")
+    names = ("templates", "appointments", "exceptions", "codes")
     with open_session(make_session_factory(engine), Scope(frozenset({1}))) as s:
         load_templates(s, 1, [11, 12, 13], date(2026, 12, 7), date(2026, 12, 8))
         load_appointments(s, [11, 12, 13], start, start + timedelta(days=2), start)
         load_exceptions(s, 1, [11, 12, 13], start, start + timedelta(days=2))
+        provider_codes(s, [11, 12, 13])
     reads = [(stmt, params) for stmt, params in sent if stmt.lstrip().upper().startswith("SELECT")]
     assert len(reads) == len(names)
     out = {}
@@ -48,6 +50,8 @@ def test_scheduling_reads_take_a_provider_index_without_statistics(tmp_path: Pat
     # (provider, start) or (provider, tenant, start): the search names providers already checked.
     assert "USING INDEX ix_appointments_provider_" in plans["appointments"], plans
     assert "ix_calendar_exceptions_tenant_ends" in plans["exceptions"], plans
+    # Not the tenant's index (every row of the tenant): the scope's criteria used to lead there.
+    assert "(provider_id=?)" in plans["codes"] and "tenant" not in plans["codes"], plans
 
 
 def test_refresh_statistics_gives_sqlite_statistics(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careline.db import get_scoped, scope_of
+from careline.db import get_scoped, read_rows, scope_of
 from careline.directory.models import Location, Provider, ProviderSpecialty
 from careline.errors import NotFound, ValidationFailed
 from careline.scheduling import rules
@@ -178,7 +178,10 @@ def type_facts(kind: AppointmentType) -> rules.TypeFacts:
 
 
 def provider_codes(session: Session, provider_ids: Iterable[int]) -> dict[int, frozenset[str]]:
-    """Each provider's taxonomy codes."""
+    """Each provider's taxonomy codes (of providers already checked: their rows are their tenant's).
+
+    A plain read (`read_rows`): the tenant scope's `tenant_id IN (...)` added to it led SQLite
+    without statistics to walk the tenant's index (~100,000 rows, 20 ms) instead of the providers'."""
     found: dict[int, set[str]] = {}
     ids = list(provider_ids)
     if not ids:
@@ -186,7 +189,7 @@ def provider_codes(session: Session, provider_ids: Iterable[int]) -> dict[int, f
     stmt = select(ProviderSpecialty.provider_id, ProviderSpecialty.taxonomy_code).where(
         ProviderSpecialty.provider_id.in_(ids)
     )
-    for pid, code in session.execute(stmt):
+    for pid, code in read_rows(session, stmt):
         found.setdefault(pid, set()).add(code)
     return {pid: frozenset(codes) for pid, codes in found.items()}
 

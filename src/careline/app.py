@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -120,6 +121,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    # Requests doing database work at once: fewer than the pool's connections (one is left for the
+    # in-process worker), so a request holding a connection always finds a thread to finish in
+    # (web.context.admit).
+    app.state.db_permits = anyio.Semaphore(max(1, settings.db_pool_size + settings.db_max_overflow - 1))
     errors.install(app)
     app.state.routers = _routers()
     for r in app.state.routers:

@@ -31,8 +31,13 @@ class Settings(BaseSettings):
     escalation_timeout_seconds: int = Field(default=60, ge=5)
     event_poll_seconds: float = Field(default=1.0, gt=0)
     run_worker: bool = Field(default=True, description="run the job worker inside each serving process")
-    db_pool_size: int = Field(default=5, ge=1, description="PostgreSQL connections kept per process")
-    db_max_overflow: int = Field(default=10, ge=0, description="extra PostgreSQL connections under load")
+    db_pool_size: int = Field(default=5, ge=1, description="database connections kept per process")
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="extra database connections under load (requests doing database work at once: "
+        "pool size + overflow - 1)",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="the address callers reach, for links in SMS and email"
     )

@@ -231,8 +231,17 @@ def make_engine(
     write lock nor keep reading an old snapshot while the app works.
     """
     if url.startswith("sqlite"):
+        pool = (
+            {}
+            if url in ("sqlite://", "sqlite:///:memory:")
+            else {"pool_size": pool_size, "max_overflow": max_overflow}
+        )
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=True,
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         if immediate is not None:

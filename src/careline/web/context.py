@@ -151,12 +151,26 @@ def _authenticate(request: Request, permission: Permission) -> RequestContext:
     return RequestContext(db=db, user=user, tenant_ids=tenant_ids, actor=actor, settings=settings, via=via)
 
 
+async def admit(request: Request) -> None:
+    """Wait, on the event loop and holding no thread, for one of the process's database permits
+    (`app.state.db_permits`, fewer than the connections its pool may open); the request's route
+    gives it back after the commit or rollback (`web.routing.release`).
+
+    A request keeps its connection from its first statement (authentication, in one worker thread)
+    to its commit (in another): without a bound, a burst of more requests than the thread pool has
+    threads fills every thread with requests waiting for a connection, while the requests holding
+    the connections wait for a thread to finish in, until the pool's timeout fails them all."""
+    await request.app.state.db_permits.acquire()
+    request.state.db_permit = True
+
+
 def require(permission: Permission) -> Callable[[Request], Any]:
     """A dependency that authenticates, checks the permission table and returns the request context."""
 
     async def dependency(request: Request) -> RequestContext:
         if request.cookies.get(SESSION_COOKIE) and not request.headers.get("authorization"):
             await check_csrf(request)
+        await admit(request)
         return await run_in_threadpool(_authenticate, request, permission)
 
     dependency.permission = permission  # type: ignore[attr-defined]
@@ -169,6 +183,7 @@ def public(*, csrf: bool = False) -> Callable[[Request], Any]:
     async def dependency(request: Request) -> PublicContext:
         if csrf:
             await check_csrf(request)
+        await admit(request)
         db = open_session(request.app.state.sessions, SYSTEM)
         request.state.db = db
         return PublicContext(db=db, settings=request.app.state.settings, ip=client_ip(request))

@@ -40,25 +40,39 @@ class UnitOfWorkRoute(APIRoute):
 
         async def run(request: Request) -> Response:
             try:
-                response = await handler(request)
-            except BaseException:
-                db = getattr(request.state, "db", None)
-                if db is not None:
-                    request.state.db = None
-                    await run_in_threadpool(_finish, db, False)
-                raise
+                return await self._run(handler, request)
+            finally:
+                release(request)
+
+        return run
+
+    @staticmethod
+    async def _run(handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request) -> Response:
+        try:
+            response = await handler(request)
+        except BaseException:
             db = getattr(request.state, "db", None)
             if db is not None:
                 request.state.db = None
-                try:
-                    await run_in_threadpool(_finish, db, True)
-                except Exception as exc:
-                    log.exception("commit failed; response withheld")
-                    message = "the request could not be saved or audited, so nothing was changed or shown"
-                    raise AuditUnavailable(message + "; try again") from exc
-            return response
+                await run_in_threadpool(_finish, db, False)
+            raise
+        db = getattr(request.state, "db", None)
+        if db is not None:
+            request.state.db = None
+            try:
+                await run_in_threadpool(_finish, db, True)
+            except Exception as exc:
+                log.exception("commit failed; response withheld")
+                message = "the request could not be saved or audited, so nothing was changed or shown"
+                raise AuditUnavailable(message + "; try again") from exc
+        return response
 
-        return run
+
+def release(request: Request) -> None:
+    """Give back the database permit `web.context.admit` took for this request, if it took one."""
+    if getattr(request.state, "db_permit", False):
+        request.state.db_permit = False
+        request.app.state.db_permits.release()
 
 
 class PrefilteredRouter(APIRouter):

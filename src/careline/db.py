@@ -174,10 +174,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
 
 
+READ_ONLY = "careline_read_only"  # execution option: a SQLite transaction that only reads (see below)
+
+
 def _sqlite_begin_immediate(conn: Any) -> None:
     # One writer at a time, decided when the transaction starts: read-then-write races
-    # (booking, audit chain, claiming work) cannot interleave between processes.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # (booking, audit chain, claiming work) cannot interleave between processes. A connection
+    # marked READ_ONLY (a long read of a whole table, such as loading matching's index) takes a
+    # plain BEGIN: a snapshot of the file that never holds the write lock.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _sqlite_begin_deferred(conn: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careline.db import Base, TenantScoped, str_enum
@@ -245,3 +245,30 @@ class OutsideResource(TenantScoped, Base):
     intents: Mapped[list] = mapped_column(JSON, default=list)
     priority: Mapped[int] = mapped_column(default=100)  # lower first: 911 before a pharmacy
     active: Mapped[bool] = mapped_column(default=True)
+
+
+# The tables whose rows decide who matching finds; a change to any of them moves the tenant's
+# directory version (migration 0014's triggers).
+MATCHED_TABLES = (
+    "providers",
+    "locations",
+    "provider_locations",
+    "provider_specialties",
+    "provider_languages",
+    "provider_plans",
+)
+
+
+class DirectoryVersion(Base):
+    """How many times a tenant's matched directory rows have changed: written only by the database's
+    own triggers on MATCHED_TABLES (every INSERT, UPDATE and DELETE, whatever wrote it), read by
+    matching's in-memory index to know whether what it holds is still the directory (see
+    matching/index.py). `epoch` is drawn at random when the row is made, so a tenant whose rows were
+    emptied and made again (a restore, a test) never shows an old (epoch, version) pair. Not
+    tenant-scoped: the row is read by tenant id, and no user writes it."""
+
+    __tablename__ = "directory_versions"
+
+    tenant_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

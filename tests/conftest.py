@@ -96,6 +96,17 @@ def _empty_all_tables(engine: Engine) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _match_index() -> Iterator[None]:
+    """Find-a-doctor answers from its in-memory index, loaded before answering (the app serves with
+    "background": the SQL walk answers while a thread loads it); tests of the SQL walk set "off"."""
+    from careline.matching.index import INDEXES
+
+    INDEXES.mode = "sync"
+    yield
+    INDEXES.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     engine = request.getfixturevalue("engine") if DB_FIXTURES & set(request.fixturenames) else None
     yield
@@ -127,6 +138,7 @@ def settings(database_url: str) -> Settings:
         secret_key="test-secret-key-0123456789",
         environment="test",
         password_hash_cheap=True,
+        match_index="sync",
     )
 
 

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from careline import __version__
 from careline.config import Settings
 from careline.db import make_engine, make_session_factory
+from careline.matching import index as matching_index
 from careline.web import errors
 from careline.web.headers import SecurityHeaders
 
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
+    # Find-a-doctor holds each client's directory in memory (matching/index.py).
+    matching_index.INDEXES.mode = settings.match_index
     # Requests doing database work at once: fewer than the pool's connections (one is left for the
     # in-process worker), so a request holding a connection always finds a thread to finish in
     # (web.context.admit).

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="the address callers reach, for links in SMS and email"
     )
     survey_link_days: int = Field(default=7, ge=1, le=90, description="days a survey link stays valid")
+    match_index: Literal["off", "background", "sync"] = Field(
+        default="background",
+        description="find-a-doctor keeps each client's directory in memory (background: loaded by a thread "
+        "while the SQL walk answers; sync: loaded before answering; off: always the SQL walk)",
+    )
 
     @field_validator("database_url")
     @classmethod

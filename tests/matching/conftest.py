@@ -26,9 +26,13 @@ def chicago(sessions, world) -> Chicago:
     return build(sessions, world)
 
 
-@pytest.fixture
-def find(sessions, world, chicago) -> Callable[..., MatchResult]:
-    """Run a match as a tenant-A user would (scoped session, committed like a request)."""
+@pytest.fixture(params=["index", "sql"])
+def find(request, sessions, world, chicago, monkeypatch) -> Callable[..., MatchResult]:
+    """Run a match as a tenant-A user would (scoped session, committed like a request): once with
+    the tenant's directory in memory (matching/index.py), once by the SQL walk (candidates.search)."""
+    from careline.matching.index import INDEXES
+
+    monkeypatch.setattr(INDEXES, "mode", "sync" if request.param == "index" else "off")
 
     def run(**fields) -> MatchResult:
         fields.setdefault("tenant_id", world.tenant_a.id)

@@ -413,59 +413,17 @@ def test_the_indexed_walk_finds_what_a_full_scan_finds(sessions, world, monkeypa
     (with small batch thresholds, so both ends of the search are used) equals the naive full scan."""
     import random
 
-    from careline.kit import geo
+    from careline.matching.index import INDEXES
     from careline.matching.naive import full_scan
-    from tests.directory import factories as f
+    from tests.matching.world import random_directory, random_requests
 
+    monkeypatch.setattr(INDEXES, "mode", "off")  # the SQL walk (the in-memory one: test_index.py)
     rng = random.Random(7)
     a = world.tenant_a.id
-    zips = [z.zip for z in geo.zips_near("60614", 25, standard_only=True)]
-    codes = ["207Q00000X", "207R00000X", "208000000X", "207X00000X", "207QS0010X", "207N00000X", "207V00000X"]
-    with transaction(sessions) as s:
-        plans = [f.plan(s, a).id for _ in range(3)]
-        locs = [f.location(s, a, zip=rng.choice(zips)).id for _ in range(60)]
-        hub = locs[0]
-        for _ in range(600):
-            code = rng.choice(codes)
-            where = [rng.choice(locs)] + (
-                [hub] if code in ("207X00000X", "207N00000X") and rng.random() < 0.5 else []
-            )
-            f.provider(
-                s,
-                a,
-                specialties=[code] + ([rng.choice(codes)] if rng.random() < 0.2 else []),
-                languages=["en"]
-                + (["es"] if rng.random() < 0.3 else [])
-                + (["gu"] if rng.random() < 0.05 else []),
-                location_ids=list(dict.fromkeys(where)),
-                gender=rng.choice(["female", "male"]),
-                accepting_new_patients=rng.random() < 0.85,
-                plans=[
-                    {"plan_id": p, "accepting_new": rng.random() < 0.9} for p in plans if rng.random() < 0.7
-                ],
-                telehealth=rng.random() < 0.3,
-                visit_reasons=rng.choice([[], ["knee pain"], ["annual physical"]]),
-            )
+    zips, plans = random_directory(sessions, world, rng)
     monkeypatch.setattr(candidates, "SMALL_BATCH", 30)
     monkeypatch.setattr(candidates, "FIRST_BATCH", 2)
-    requests = []
-    for need in ("knee pain", "need a physical", "dermatologist", "pregnant", "my son's asthma"):
-        for _ in range(6):
-            requests.append(
-                dict(
-                    need=need,
-                    zip=rng.choice(zips),
-                    work_zip=rng.choice([None, "60601", rng.choice(zips)]),
-                    plan_id=rng.choice([None, *plans]),
-                    language=rng.choice([None, "es", "gu"]),
-                    language_required=rng.random() < 0.5,
-                    gender=rng.choice([None, "female"]),
-                    max_miles=rng.choice([None, 3, 8]),
-                    telehealth=rng.random() < 0.3,
-                    accepting_required=rng.random() < 0.8,
-                    limit=rng.choice([5, 10]),
-                )
-            )
+    requests = random_requests(rng, zips, plans)
     seen = 0
     ends: list[str] = []
     asked: set[tuple[str, ...]] = set()

@@ -52,13 +52,17 @@ def crowd(sessions, world) -> list[tuple[str, str, int]]:
     return sorted(out)
 
 
-@pytest.mark.parametrize("small", [False, True])
+@pytest.mark.parametrize("small", [False, True, "index"])
 def test_a_tied_crowd_is_ordered_by_name_as_the_full_scan_orders_it(
     sessions, world, crowd, monkeypatch, small
 ) -> None:
     """The top 10 of a crowd of equals are its first 10 by last name, first name and id, as the naive
-    scan says; also with small batches (the large-batch probe and the other ends taken)."""
-    if small:
+    scan says: by the SQL walk, also with small batches (the large-batch probe and the other ends
+    taken), and in memory (matching/index.py)."""
+    from careline.matching.index import INDEXES
+
+    monkeypatch.setattr(INDEXES, "mode", "sync" if small == "index" else "off")
+    if small is True:
         monkeypatch.setattr(candidates, "SMALL_BATCH", 5)
         monkeypatch.setattr(candidates, "FIRST_BATCH", 1)
     a = world.tenant_a.id

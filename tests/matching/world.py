@@ -7,11 +7,14 @@ Each location sits on its ZIP's centroid, so a patient in the same ZIP is 0.0 mi
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from careline.db import transaction
+from careline.directory.models import Location
+from careline.kit import geo
 from tests.directory import factories as f
 from tests.factories import World
 
@@ -149,3 +152,85 @@ def build(sessions: sessionmaker[Session], world: World) -> Chicago:
             **EVERYONE,
         ).id
     return out
+
+
+RANDOM_CODES = [FAMILY, INTERNAL, PEDIATRICS, ORTHO, SPORTS, DERM, OBGYN]
+
+
+def random_directory(
+    sessions: sessionmaker[Session], world: World, rng: random.Random, *, ages: bool = False
+) -> tuple[list[str], list[int]]:
+    """Tenant A: 600 random providers at 60 places around Chicago (some at one hub), 3 plans; the
+    ZIPs and the plan ids. `ages`: also random age groups and limits, and some inactive providers
+    and locations."""
+    a = world.tenant_a.id
+    zips = [z.zip for z in geo.zips_near("60614", 25, standard_only=True)]
+    codes = RANDOM_CODES
+    with transaction(sessions) as s:
+        plans = [f.plan(s, a).id for _ in range(3)]
+        locs = [f.location(s, a, zip=rng.choice(zips)).id for _ in range(60)]
+        hub = locs[0]
+        for _ in range(600):
+            code = rng.choice(codes)
+            where = [rng.choice(locs)] + (
+                [hub] if code in ("207X00000X", "207N00000X") and rng.random() < 0.5 else []
+            )
+            extra: dict[str, object] = {}
+            if ages:
+                extra = {
+                    "sees_pediatric": rng.random() < 0.4,
+                    "sees_adult": rng.random() < 0.8,
+                    "sees_geriatric": rng.random() < 0.7,
+                    "min_age": rng.choice([None, None, 2, 12]),
+                    "max_age": rng.choice([None, None, 17, 70]),
+                }
+            p = f.provider(
+                s,
+                a,
+                specialties=[code] + ([rng.choice(codes)] if rng.random() < 0.2 else []),
+                languages=["en"]
+                + (["es"] if rng.random() < 0.3 else [])
+                + (["gu"] if rng.random() < 0.05 else []),
+                location_ids=list(dict.fromkeys(where)),
+                gender=rng.choice(["female", "male"]),
+                accepting_new_patients=rng.random() < 0.85,
+                plans=[
+                    {"plan_id": p, "accepting_new": rng.random() < 0.9} for p in plans if rng.random() < 0.7
+                ],
+                telehealth=rng.random() < 0.3,
+                visit_reasons=rng.choice([[], ["knee pain"], ["annual physical"]]),
+                **extra,
+            )
+            if ages and rng.random() < 0.05:
+                p.active = False
+        if ages:
+            for lid in rng.sample(locs[1:], 3):
+                s.get(Location, lid).active = False
+    return zips, plans
+
+
+def random_requests(
+    rng: random.Random, zips: list[str], plans: list[int], *, ages: bool = False
+) -> list[dict[str, object]]:
+    """30 requests over the random directory (with `ages`, also ages and a required gender)."""
+    requests: list[dict[str, object]] = []
+    for need in ("knee pain", "need a physical", "dermatologist", "pregnant", "my son's asthma"):
+        for _ in range(6):
+            request: dict[str, object] = dict(
+                need=need,
+                zip=rng.choice(zips),
+                work_zip=rng.choice([None, "60601", rng.choice(zips)]),
+                plan_id=rng.choice([None, *plans]),
+                language=rng.choice([None, "es", "gu"]),
+                language_required=rng.random() < 0.5,
+                gender=rng.choice([None, "female"]),
+                max_miles=rng.choice([None, 3, 8]),
+                telehealth=rng.random() < 0.3,
+                accepting_required=rng.random() < 0.8,
+                limit=rng.choice([5, 10]),
+            )
+            if ages:
+                request["age"] = rng.choice([None, 1, 8, 15, 40, 72])
+                request["gender_required"] = rng.random() < 0.3
+            requests.append(request)
+    return requests

@@ -437,7 +437,7 @@ def _named(q: Query) -> Any:
     )
 
 
-def _reasons(r: Any, hints: Sequence[str]) -> tuple[str, ...]:
+def reasons_listed(r: Any, hints: Sequence[str]) -> tuple[str, ...]:
     """The provider's visit reasons and conditions, decoded only when they may mention the need."""
     raw = f"{r.reasons_raw or ''} {r.conditions_raw or ''}".lower()
     if not hints or not any(h in raw for h in hints):
@@ -485,7 +485,7 @@ def _candidate(r: Any, q: Query, rank: int, spot: Spot, hints: Sequence[str]) ->
         timezone=spot.timezone,
         distance=spot.miles if q.places else None,
         from_place=spot.place if q.places else None,
-        visit_reasons=_reasons(r, hints),
+        visit_reasons=reasons_listed(r, hints),
         speaks_preferred=speaks,
         plan_status=plan_status,
     )

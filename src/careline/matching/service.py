@@ -2,9 +2,10 @@
 list; the client's vocabulary and weights.
 
 `match()` maps the words to specialties (the client's vocabulary), reads the patient record when
-given (audited), finds candidates near home or work (`candidates.search`, an exact nearest-first walk
-over indexed queries), ranks them (`rules`), asks scheduling for the next new-patient opening of the
-top few, and says in words why the list is empty and what relaxing one constraint would find.
+given (audited), finds candidates near home or work (`index.search`: an exact nearest-first walk over
+the tenant's directory held in memory, or over indexed queries, `candidates.search`), ranks them
+(`rules`), asks scheduling for the next new-patient opening of the top few, and says in words why the
+list is empty and what relaxing one constraint would find.
 Referrals are in `referrals.py` (re-exported here).
 """
 
@@ -38,9 +39,9 @@ from careline.matching.candidates import (
     any_at_client,
     count_within,
     languages_of,
-    search,
     spots_within,
 )
+from careline.matching.index import search
 from careline.matching.referrals import ContactsPort, booking_hint, connect_contacts, refer
 from careline.matching.rules import (
     Candidate,

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ from careline.directory.models import (
     ProviderPlan,
     ProviderSpecialty,
 )
+from careline.kit import geo
 from careline.matching import candidates, rules
 from careline.matching.candidates import MAX_MILES, Query, Spot
 from careline.matching.rules import Candidate, Preferences, Weights
@@ -51,6 +53,7 @@ from careline.matching.rules import Candidate, Preferences, Weights
 log = logging.getLogger("careline.matching")
 
 Mode = Literal["off", "background", "sync"]
+APPROX = 1e-6  # miles: numpy's distances differ from the exact ones by far less (rounding only)
 RETRY_SECONDS = 60.0  # after a failed load, the SQL walk serves this long before loading is tried again
 
 Stamp = tuple[str, int]  # (epoch, version) of a tenant's directory_versions row; ("", 0) when none
@@ -110,11 +113,16 @@ class TenantIndex:
 
     # ------------------------------------------------------------------ the walk
 
-    def spots(self, places: Sequence[rules.Place], miles: float) -> list[Spot]:
-        """Active locations within `miles` of the nearer place, nearest first: what `candidates.Reach`
-        reads ring by ring (the same bounding boxes, the same exact distances)."""
+    def spots(self, places: Sequence[rules.Place], miles: float) -> Iterator[Spot]:
+        """Active locations within `miles` of the nearer place, nearest first by (distance, id): the
+        locations `candidates.Reach` reads (the same bounding boxes, the same exact distances).
+
+        The order is found lazily: numpy measures every location in the boxes at once, and the exact
+        distance (`rules.nearest_fn`, the one every search and the full scan use) is computed only for
+        locations that could come next, those whose rough distance is within APPROX of the nearest
+        exact one not yet given: a walk that stops after 30 locations measures about 30, not 700."""
         if not len(self.loc_ids):
-            return []
+            return
         mask = np.zeros(len(self.loc_ids), dtype=bool)
         for lo_lat, hi_lat, lo_lon, hi_lon in rules.boxes(places, miles):
             mask |= (
@@ -123,15 +131,29 @@ class TenantIndex:
                 & (self.loc_lon >= lo_lon)
                 & (self.loc_lon <= hi_lon)
             )
+        inside = np.flatnonzero(mask)
+        lat, lon = np.radians(self.loc_lat[inside]), np.radians(self.loc_lon[inside])
+        rough = np.full(len(inside), np.inf)
+        for p in places:
+            phi, lam = math.radians(p.lat), math.radians(p.lon)
+            h = np.sin((lat - phi) / 2) ** 2 + math.cos(phi) * np.cos(lat) * np.sin((lon - lam) / 2) ** 2
+            rough = np.minimum(rough, 2 * geo.EARTH_RADIUS_MILES * np.arcsin(np.minimum(1.0, np.sqrt(h))))
+        order = np.argsort(rough, kind="stable")
+        ids = self.loc_ids[inside][order].tolist()
+        roughly = rough[order].tolist()
         nearest = rules.nearest_fn(places)
-        out = []
-        for lid in self.loc_ids[mask].tolist():
-            row = self.places[lid]
-            distance, place = nearest(row[5], row[6])
-            if distance <= miles:
-                out.append(Spot(*row, distance, place))
-        out.sort(key=lambda s: (s.miles, s.id))
-        return out
+        pending: list[tuple[float, int, Spot]] = []  # measured exactly, not given yet (a heap)
+        j, n, last = 0, len(ids), miles + APPROX
+        while True:
+            while j < n and roughly[j] <= last and (not pending or roughly[j] <= pending[0][0] + APPROX):
+                row = self.places[ids[j]]
+                distance, place = nearest(row[5], row[6])
+                if distance <= miles:
+                    heapq.heappush(pending, (distance, row[0], Spot(*row, distance, place)))
+                j += 1
+            if not pending:
+                return
+            yield heapq.heappop(pending)[2]
 
     def search(
         self, q: Query, prefs: Preferences, w: Weights, limit: int
@@ -143,7 +165,8 @@ class TenantIndex:
         A provider who could not reach the `limit`-th best even here is passed over unbuilt."""
         spots = self.spots(q.places, q.miles if q.miles is not None else MAX_MILES)
         out: dict[int, Candidate] = {}
-        if not spots:
+        spot = next(spots, None)
+        if spot is None:
             return out, 0
         hints = rules.reason_hints(prefs)
         order = {code: rank for rank, code in enumerate(q.codes)}
@@ -156,7 +179,8 @@ class TenantIndex:
         seen: set[int] = set()
         doctors, at = self.doctors, self.at
         k = 0
-        for k, spot in enumerate(spots, start=1):
+        while spot is not None:
+            k += 1
             here = at.get(spot.id)
             if here:
                 near = rules.distance_points(spot.miles, w)
@@ -210,12 +234,13 @@ class TenantIndex:
                             heapq.heappush(best, score)
                         elif score > best[0]:
                             heapq.heapreplace(best, score)
-            if len(out) >= w.candidate_cap or k >= len(spots):
+            spot = next(spots, None)
+            if spot is None or len(out) >= w.candidate_cap:
                 break
             if len(best) >= limit:
                 # As the SQL walk: specialties that cannot reach the limit-th best from the next
                 # location on are not looked for again; none left, stop.
-                ceiling = best[0] - rules.distance_points(spots[k].miles, w) - rest - 1e-9
+                ceiling = best[0] - rules.distance_points(spot.miles, w) - rest - 1e-9
                 look = [code for code in look if rules.specialty_points(order[code], True, w) > ceiling]
                 if not look:
                     break

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from careline.audit.service import Actor, record
@@ -373,24 +373,29 @@ def load_locations(
     ids = list(set(location_ids))
     if not ids:
         return {}, {}
-    closed: dict[int, set[date]] = {}
-    stmt = select(LocationClosure.location_id, LocationClosure.date).where(
-        LocationClosure.location_id.in_(ids), LocationClosure.date.between(date_from, date_to)
-    )
-    for lid, day in read_rows(session, stmt):  # locations of checked templates
-        closed.setdefault(lid, set()).add(day)
-    facts, names = {}, {}
-    stmt2 = select(Location.id, Location.timezone, Location.name).where(
-        Location.id.in_(ids), Location.active.is_(True)
-    )
-    for lid, tz, name in read_rows(session, stmt2):
-        facts[lid] = rules.LocationFacts(
-            id=lid,
-            tz=tz,
-            closed=frozenset(closed.get(lid, ())),
-            distance_miles=(distances or {}).get(lid),
+    # One statement: each active location with its closed days in the range (none: one row, NULL).
+    closures = LocationClosure.__table__
+    stmt = (
+        select(Location.id, Location.timezone, Location.name, closures.c.date)
+        .outerjoin(
+            closures,
+            and_(closures.c.location_id == Location.id, closures.c.date.between(date_from, date_to)),
         )
-        names[lid] = name
+        .where(Location.id.in_(ids), Location.active.is_(True))
+    )
+    closed: dict[int, set[date]] = {}
+    names: dict[int, str] = {}
+    zones: dict[int, str] = {}
+    for lid, tz, name, day in read_rows(session, stmt):  # locations of checked templates
+        zones[lid], names[lid] = tz, name
+        if day is not None:
+            closed.setdefault(lid, set()).add(day)
+    facts = {
+        lid: rules.LocationFacts(
+            id=lid, tz=tz, closed=frozenset(closed.get(lid, ())), distance_miles=(distances or {}).get(lid)
+        )
+        for lid, tz in zones.items()
+    }
     return facts, names
 
 

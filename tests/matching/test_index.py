@@ -11,6 +11,7 @@ from sqlalchemy import delete, insert, select, text, update
 from careline.db import Scope, transaction
 from careline.directory import service as directory
 from careline.directory.models import (
+    MATCHED_TABLES,
     Location,
     Provider,
     ProviderLanguage,
@@ -87,6 +88,7 @@ def test_every_change_to_a_matched_table_moves_that_tenants_version_only(session
             for model in (ProviderLocation, ProviderSpecialty, ProviderLanguage, ProviderPlan)
         },
     }
+    assert {t.name for t in picks} == set(MATCHED_TABLES)  # every table the index reads, each tried
     for table, which in picks.items():
         with transaction(sessions) as s:
             row = dict(s.execute(select(table).where(which).limit(1)).mappings().one())

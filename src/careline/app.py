@@ -99,6 +99,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         from careline.jobs.worker import start_thread
 
         stop = start_thread(app.state.sessions, interval=settings.event_poll_seconds)
+    matching_index.INDEXES.preload(app.state.engine)  # each client's directory, in a thread (background mode)
     yield
     if stop is not None:
         stop.set()

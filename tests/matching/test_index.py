@@ -205,3 +205,22 @@ def test_a_load_that_fails_leaves_the_sql_walk_answering(sessions, world, knee, 
     assert "loading the matching index of tenant" in caplog.text
     with transaction(sessions) as s:
         assert INDEXES.held(s, world.tenant_a.id) is None
+
+
+def test_a_serving_process_loads_every_clients_directory_at_start(sessions, world, knee, engine, monkeypatch):
+    """`careline serve` preloads each client's directory in a thread: the first search is answered
+    from memory, not by the SQL walk."""
+    with transaction(sessions) as s:
+        f.provider(s, world.tenant_b.id, location_ids=[f.location(s, world.tenant_b.id).id])
+    monkeypatch.setattr(INDEXES, "mode", "background")
+    thread = INDEXES.preload(engine)
+    assert thread is not None
+    thread.join(30)
+    assert INDEXES.wait(30)
+    sql = Spy(candidates.search)
+    monkeypatch.setattr(index.candidates, "search", sql)
+    assert _ask(sessions, world) == [knee["near"], knee["far"]]
+    assert sql.calls == 0
+    with transaction(sessions) as s:
+        held = [INDEXES.held(s, t.id) for t in (world.tenant_a, world.tenant_b)]
+    assert all(h is not None and h.size == 2 - n for n, h in enumerate(held))  # B too: nobody searched it

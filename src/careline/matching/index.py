@@ -446,6 +446,34 @@ class Indexes:
             with self._lock:
                 self._loading.discard(key)
 
+    def preload(self, engine: Engine) -> threading.Thread | None:
+        """In background mode, load every client's directory in a thread, one after the other (the
+        serving app calls this at start), so the first searches after a start or a deploy are
+        answered from memory too. Each load is the one a request would start; a client whose load is
+        already running is skipped."""
+        if self.mode != "background":
+            return None
+        db = str(engine.url)
+
+        def run() -> None:
+            try:
+                with engine.connect() as conn:
+                    tenants = list(conn.execute(select(_V.c.tenant_id).order_by(_V.c.tenant_id)).scalars())
+            except Exception:
+                log.exception("listing the clients to preload their directories failed")
+                return
+            for tenant_id in tenants:
+                key = (db, tenant_id)
+                with self._lock:
+                    if key in self._loading or key in self._held:
+                        continue
+                    self._loading.add(key)
+                self._load(engine, key, tenant_id)
+
+        thread = threading.Thread(target=run, name="match-index-preload", daemon=True)
+        thread.start()
+        return thread
+
     def wait(self, timeout: float = 60.0) -> bool:
         """Wait until no load is running (benchmarks and tests); False on timeout."""
         deadline = time.monotonic() + timeout

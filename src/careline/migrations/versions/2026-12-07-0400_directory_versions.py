@@ -65,7 +65,13 @@ def upgrade() -> None:
         sa.Column("epoch", sa.String(length=32), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
     )
-    if op.get_bind().dialect.name == "postgresql":
+    postgres = op.get_bind().dialect.name == "postgresql"
+    # Every client there is now gets its row (so a serving process can list whose directory to load).
+    epoch = "md5(random()::text || clock_timestamp()::text)" if postgres else "lower(hex(randomblob(16)))"
+    op.execute(
+        f"INSERT INTO directory_versions (tenant_id, epoch, version) SELECT id, {epoch}, 0 FROM tenants"
+    )
+    if postgres:
         op.execute(_PG_BUMP.format(rows="new"))
         op.execute(_PG_BUMP.format(rows="old"))
         op.execute(_PG_BUMP_ALL)

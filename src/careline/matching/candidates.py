@@ -20,6 +20,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    JSON,
+    Connection,
     Integer,
     Text,
     and_,
@@ -435,6 +437,17 @@ def _named(q: Query) -> Any:
         .order_by(_P.c.last_name, _P.c.first_name, _P.c.id)
         .limit(500)
     )
+
+
+def tenant_rows(db: Session | Connection, model: type, tenant_id: int, *names: str) -> Any:
+    """Plain rows of some columns of one table, for the whole tenant (Core, not ORM objects: the way
+    to read a lot). JSON columns come as text, decoded only for providers that may mention the need.
+    The full scan (`naive`) and the in-memory index (`index.load`) read the directory with it."""
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [
+        cast(table.c[n], Text).label(n) if isinstance(table.c[n].type, JSON) else table.c[n] for n in names
+    ]
+    return db.execute(select(*columns).where(table.c.tenant_id == tenant_id))
 
 
 def reasons_listed(r: Any, hints: Sequence[str]) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import JSON, Connection, Engine, Text, bindparam, cast, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from careline.db import READ_ONLY
@@ -48,7 +48,7 @@ from careline.directory.models import (
 )
 from careline.kit import geo
 from careline.matching import candidates, rules
-from careline.matching.candidates import MAX_MILES, Query, Spot
+from careline.matching.candidates import MAX_MILES, Query, Spot, tenant_rows
 from careline.matching.rules import Candidate, Preferences, Weights
 
 log = logging.getLogger("careline.matching")
@@ -253,8 +253,7 @@ class TenantIndex:
         accepting_required = q.accepting_required
         language = q.language if q.language and q.language_required else None
         gender = q.gender if q.gender and q.gender_required else None
-        group = f"sees_{q.age_group}" if q.age_group is not None else None
-        age = q.age
+        age, ages = q.age, q.age_group is not None or q.age is not None
 
         def admits(d: Doctor) -> bool:
             if accepting_required and not d.accepting:
@@ -265,27 +264,12 @@ class TenantIndex:
                 return False
             if gender is not None and d.gender != gender:
                 return False
-            if group is not None and not getattr(d, group):
-                return False
-            if age is not None:
-                if d.min_age is not None and age < d.min_age:
-                    return False
-                if d.max_age is not None and age > d.max_age:
-                    return False
-            return True
+            return not ages or rules.sees(age, q.age_group, rules.age_flags(d), d.min_age, d.max_age)
 
         return admits
 
 
 # ---------------------------------------------------------------------- loading
-
-
-def _rows(conn: Connection, model: type, tenant_id: int, *names: str) -> Any:
-    table = model.__table__  # type: ignore[attr-defined]
-    columns = [
-        cast(table.c[n], Text).label(n) if isinstance(table.c[n].type, JSON) else table.c[n] for n in names
-    ]
-    return conn.execute(select(*columns).where(table.c.tenant_id == tenant_id))
 
 
 def load(conn: Connection, tenant_id: int) -> TenantIndex:
@@ -297,8 +281,11 @@ def load(conn: Connection, tenant_id: int) -> TenantIndex:
     # Names, credentials, codes, reason lists and language sets repeat across thousands of providers:
     # each distinct value is kept once (about half the memory of a row's own copies).
     kept: dict[Any, Any] = {}
-    one = kept.setdefault
-    for r in _rows(
+
+    def one(value: Any) -> Any:
+        return kept.setdefault(value, value)
+
+    for r in tenant_rows(
         conn, Provider, tenant_id,
         "id", "first_name", "last_name", "credentials", "gender", "accepting_new_patients", "telehealth",
         "sees_pediatric", "sees_adult", "sees_geriatric", "min_age", "max_age", "visit_reasons", "conditions",
@@ -306,27 +293,26 @@ def load(conn: Connection, tenant_id: int) -> TenantIndex:
     ):  # fmt: skip
         if r.active:
             doctors[r.id] = Doctor(
-                r.id, one(r.first_name, r.first_name), one(r.last_name, r.last_name),
-                one(r.credentials or "", r.credentials or ""), one(str(r.gender), str(r.gender)),
+                r.id, one(r.first_name), one(r.last_name), one(r.credentials or ""), one(str(r.gender)),
                 bool(r.accepting_new_patients), bool(r.telehealth), bool(r.sees_pediatric),
                 bool(r.sees_adult), bool(r.sees_geriatric), r.min_age, r.max_age,
-                one(r.visit_reasons, r.visit_reasons), one(r.conditions, r.conditions),
+                one(r.visit_reasons), one(r.conditions),
             )  # fmt: skip
     specialties: dict[int, list[tuple[str, bool]]] = {}
-    for pid, code, primary in _rows(
+    for pid, code, primary in tenant_rows(
         conn, ProviderSpecialty, tenant_id, "provider_id", "taxonomy_code", "is_primary"
     ):
         if pid in doctors:
-            specialties.setdefault(pid, []).append(one((code, bool(primary)), (code, bool(primary))))
+            specialties.setdefault(pid, []).append(one((code, bool(primary))))
     for pid, codes in specialties.items():
-        doctors[pid].specialties = one(tuple(codes), tuple(codes))
+        doctors[pid].specialties = one(tuple(codes))
     languages: dict[int, set[str]] = {}
-    for pid, language in _rows(conn, ProviderLanguage, tenant_id, "provider_id", "language"):
+    for pid, language in tenant_rows(conn, ProviderLanguage, tenant_id, "provider_id", "language"):
         if pid in doctors:
             languages.setdefault(pid, set()).add(language)
     for pid, spoken in languages.items():
-        doctors[pid].languages = one(frozenset(spoken), frozenset(spoken))
-    for pid, plan_id, accepting in _rows(
+        doctors[pid].languages = one(frozenset(spoken))
+    for pid, plan_id, accepting in tenant_rows(
         conn, ProviderPlan, tenant_id, "provider_id", "plan_id", "accepting_new"
     ):
         if pid in doctors:
@@ -335,7 +321,7 @@ def load(conn: Connection, tenant_id: int) -> TenantIndex:
             if not accepting:
                 index.plan_closed.setdefault(plan_id, set()).add(pid)
     ids, lats, lons = [], [], []
-    for r in _rows(
+    for r in tenant_rows(
         conn,
         Location,
         tenant_id,
@@ -358,7 +344,7 @@ def load(conn: Connection, tenant_id: int) -> TenantIndex:
     index.loc_lat = np.array(lats, dtype=float)
     index.loc_lon = np.array(lons, dtype=float)
     at: dict[int, dict[str, list[int]]] = {}
-    for pid, lid in _rows(conn, ProviderLocation, tenant_id, "provider_id", "location_id"):
+    for pid, lid in tenant_rows(conn, ProviderLocation, tenant_id, "provider_id", "location_id"):
         d = doctors.get(pid)
         if d is None or lid not in index.places:
             continue

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
 
-from sqlalchemy import JSON, Text, cast, select
 from sqlalchemy.orm import Session
 
 from careline.directory.models import (
@@ -24,18 +22,8 @@ from careline.directory.models import (
     ProviderSpecialty,
 )
 from careline.matching import rules
-from careline.matching.candidates import MAX_MILES, Query
+from careline.matching.candidates import MAX_MILES, Query, tenant_rows
 from careline.matching.rules import Candidate, Preferences, Weights
-
-
-def _tenant_rows(session: Session, model: type, tenant_id: int, *names: str) -> list[Any]:
-    """Plain rows of one table for the tenant (Core, not ORM objects: the fair way to load a lot).
-    JSON columns come as text, decoded only for the providers that may mention the need."""
-    table = model.__table__  # type: ignore[attr-defined]
-    columns = [
-        cast(table.c[n], Text).label(n) if isinstance(table.c[n].type, JSON) else table.c[n] for n in names
-    ]
-    return list(session.execute(select(*columns).where(table.c.tenant_id == tenant_id)).all())
 
 
 def full_scan(
@@ -43,7 +31,7 @@ def full_scan(
 ) -> tuple[dict[int, Candidate], int]:
     """Every candidate of the tenant meeting the query (same shape as `candidates.search`)."""
     tid = q.tenant_id
-    providers = _tenant_rows(
+    providers = tenant_rows(
         session, Provider, tid,
         "id", "first_name", "last_name", "credentials", "gender", "accepting_new_patients", "telehealth",
         "sees_pediatric", "sees_adult", "sees_geriatric", "min_age", "max_age", "visit_reasons", "conditions",
@@ -51,7 +39,7 @@ def full_scan(
     )  # fmt: skip
     locations = {
         r.id: r
-        for r in _tenant_rows(
+        for r in tenant_rows(
             session,
             Location,
             tid,
@@ -67,20 +55,20 @@ def full_scan(
         )
     }
     specialties: dict[int, list[tuple[str, bool]]] = defaultdict(list)
-    for pid, code, primary in _tenant_rows(
+    for pid, code, primary in tenant_rows(
         session, ProviderSpecialty, tid, "provider_id", "taxonomy_code", "is_primary"
     ):
         specialties[pid].append((code, primary))
     languages: dict[int, set[str]] = defaultdict(set)
     if q.language:  # only a language asked for matters here
-        for pid, lang in _tenant_rows(session, ProviderLanguage, tid, "provider_id", "language"):
+        for pid, lang in tenant_rows(session, ProviderLanguage, tid, "provider_id", "language"):
             languages[pid].add(lang)
     links: dict[int, list[int]] = defaultdict(list)
-    for pid, lid in _tenant_rows(session, ProviderLocation, tid, "provider_id", "location_id"):
+    for pid, lid in tenant_rows(session, ProviderLocation, tid, "provider_id", "location_id"):
         links[pid].append(lid)
     plans: dict[int, dict[int, bool]] = defaultdict(dict)
     if q.plan_id is not None:  # only the plan asked for (a tenant has ~10 plan rows per provider)
-        for pid, plan_id, accepting in _tenant_rows(
+        for pid, plan_id, accepting in tenant_rows(
             session, ProviderPlan, tid, "provider_id", "plan_id", "accepting_new"
         ):
             if plan_id == q.plan_id:
@@ -93,11 +81,9 @@ def full_scan(
     for p in providers:
         if not p.active:
             continue
-        if q.age_group is not None or q.age is not None:
-            flags = {"sees_pediatric": p.sees_pediatric, "sees_adult": p.sees_adult,
-                     "sees_geriatric": p.sees_geriatric}  # fmt: skip
-            if not rules.sees(q.age, q.age_group, flags, p.min_age, p.max_age):
-                continue
+        ages = q.age_group is not None or q.age is not None
+        if ages and not rules.sees(q.age, q.age_group, rules.age_flags(p), p.min_age, p.max_age):
+            continue
         if q.accepting_required and not p.accepting_new_patients:
             continue
         plan_state = plans[p.id].get(q.plan_id) if q.plan_id is not None else None

@@ -624,6 +624,15 @@ def age_group(age: int | None, hint: str | None = None) -> str | None:
     return {"child": "pediatric", "senior": "geriatric"}.get(hint or "")
 
 
+def age_flags(provider: Any) -> dict[str, bool]:
+    """A provider's (or a provider row's) age-group flags, as `sees` takes them."""
+    return {
+        "sees_pediatric": provider.sees_pediatric,
+        "sees_adult": provider.sees_adult,
+        "sees_geriatric": provider.sees_geriatric,
+    }
+
+
 def sees(
     age: int | None, group: str | None, flags: Mapping[str, bool], min_age: int | None, max_age: int | None
 ) -> bool:

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from careline import __version__
 from careline.config import Settings
 from careline.db import make_engine, make_session_factory
+from careline.kit import geo
 from careline.matching import index as matching_index
 from careline.web import errors
 from careline.web.headers import SecurityHeaders
@@ -99,6 +100,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         from careline.jobs.worker import start_thread
 
         stop = start_thread(app.state.sessions, interval=settings.event_poll_seconds)
+    if settings.environment != "test":
+        geo.warm()  # the ZIP table, in a thread: the first search of the day does not wait for it
     matching_index.INDEXES.preload(app.state.engine)  # each client's directory, in a thread (background mode)
     yield
     if stop is not None:

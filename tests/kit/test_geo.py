@@ -214,3 +214,26 @@ def test_zips_near_standard_only() -> None:
 def test_zips_near_unknown_zip() -> None:
     with pytest.raises(ValueError, match="unknown ZIP code"):
         zips_near("99999", 10)
+
+
+def test_a_serving_process_builds_the_zip_table_at_start(settings) -> None:
+    """The ZIP table (about a second to build) is built in a thread when the app starts, not by the
+    first caller's search."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from careline.app import create_app
+
+    geo._index.cache_clear()
+    serving = settings.model_copy(
+        update={"environment": "development", "run_worker": False, "match_index": "off"}
+    )
+    app = create_app(serving)
+    with TestClient(app):
+        deadline = time.monotonic() + 30
+        while geo._index.cache_info().currsize == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    app.state.engine.dispose()
+    assert geo._index.cache_info().currsize == 1
+    assert geo.zip_info("60614") is not None

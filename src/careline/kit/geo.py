@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -103,6 +104,14 @@ def zips_near(zip5: str, miles: float, *, standard_only: bool = False) -> list[Z
             found.append((distance, info.zip, info))
     found.sort(key=lambda item: (item[0], item[1]))
     return [info for _, _, info in found]
+
+
+def warm() -> threading.Thread:
+    """Build the ZIP index now, in a thread (about a second): a serving process does it at start, so
+    the first caller whose ZIP is looked up does not wait for it."""
+    thread = threading.Thread(target=_index, name="zip-index", daemon=True)
+    thread.start()
+    return thread
 
 
 @cache

@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from psycopg.adapt import PyFormat
+from psycopg.pq import TransactionStatus
+from psycopg.types.numeric import IntBinaryDumper, IntDumper
 from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, create_engine, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -256,7 +259,30 @@ def make_engine(
     # request waits for a connection (pool_timeout) instead of the server refusing new clients.
     engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=60)
     _ping_when_idle(engine)
+    event.listen(engine, "connect", _one_integer_type)
     return engine
+
+
+def _one_integer_type(dbapi_conn: Any, _record: Any) -> None:
+    """Send Python ints as `integer` (int4), `bigint` only when they do not fit.
+
+    psycopg types each int parameter by its value (smallint below 32,768, integer above), and
+    a statement's parameter types are part of what it prepares and PostgreSQL plans: a booking's
+    statements, whose ids fall either side of 32,768, came as four variants each, each prepared
+    and planned on its own. One type per statement text keeps one prepared statement per text.
+    """
+    dbapi_conn.adapters.register_dumper(int, _Int4Dumper)
+    dbapi_conn.adapters.register_dumper(int, _Int4BinaryDumper)
+
+
+class _Int4Dumper(IntDumper):
+    def upgrade(self, obj: int, format: PyFormat) -> Any:
+        return self._int4_dumper if -(2**31) <= obj < 2**31 else super().upgrade(obj, format)
+
+
+class _Int4BinaryDumper(IntBinaryDumper):
+    def upgrade(self, obj: int, format: PyFormat) -> Any:
+        return self._int4_dumper if -(2**31) <= obj < 2**31 else super().upgrade(obj, format)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -283,6 +309,27 @@ def transaction(factory: sessionmaker[Session], scope: Scope = SYSTEM) -> Iterat
         raise
     finally:
         session.close()
+
+
+def end_unwritten(session: Session) -> None:
+    """Before a failed unit of work rolls back: on PostgreSQL, when its transaction wrote nothing,
+    end it with a COMMIT on the driver's connection instead.
+
+    PostgreSQL assigns a transaction id at the first row written or locked; with none assigned,
+    COMMIT and ROLLBACK end the transaction alike. psycopg, though, forgets every prepared statement
+    of the connection at each ROLLBACK, so a request refused after only reading (a booking answered
+    409) made its connection prepare, and PostgreSQL plan, each statement anew. The session's own
+    rollback, which the caller still does, then finds no transaction on the server: it resets the
+    session (and drops what was waiting for a commit, such as audit rows) and sends nothing.
+    Anything else (SQLite, a failed statement, a write) is left to that rollback.
+    """
+    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    driver = session.connection().connection.driver_connection
+    if driver is None or driver.info.transaction_status != TransactionStatus.INTRANS:
+        return
+    if driver.execute("SELECT pg_current_xact_id_if_assigned() IS NULL").fetchone()[0]:
+        driver.commit()
 
 
 def get_scoped(session: Session, model: type, object_id: int, *, what: str | None = None) -> Any:

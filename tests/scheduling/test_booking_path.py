@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -15,6 +16,7 @@ from careline.errors import Conflict
 from careline.kit.clock import utcnow
 from careline.scheduling import booking
 from careline.scheduling.models import Appointment, AppointmentStatus, CancelReason
+from careline.web import routing
 from tests.scheduling.conftest import book_body
 
 API = "/api/v1/scheduling"
@@ -54,6 +56,32 @@ def test_a_booking_costs_few_statements(app, client, cal) -> None:
     else:
         assert len(seen) == 13, listing
         assert all("audit" in sql for sql in seen[-3:]), listing
+
+
+def test_a_refused_booking_locks_and_writes_nothing_on_postgresql(app, client, cal, db, monkeypatch) -> None:
+    assert client.post(f"{API}/appointments", json=book_body(cal, TUE_9)).status_code == 201
+    ended: list[object] = []
+
+    def end_unwritten(session) -> None:  # type: ignore[no-untyped-def]
+        routing_end(session)
+        if session.get_bind().dialect.name == "postgresql":
+            ended.append(session.connection().connection.driver_connection.info.transaction_status)
+
+    routing_end = routing.end_unwritten
+    monkeypatch.setattr(routing, "end_unwritten", end_unwritten)
+    with statements(app.state.engine) as seen:
+        r = client.post(f"{API}/appointments", json=book_body(cal, TUE_9, patient=cal.bob))
+    assert r.status_code == 409 and r.json()["reason"] == "provider_busy", r.text
+    assert r.json()["alternatives"], r.text
+    listing = "\n".join(sql[:90] for sql in seen)
+    if app.state.engine.dialect.name == "postgresql":
+        # the insert found the time taken, a plain read said by whom: no savepoint, no row lock, so
+        # the request ends without a ROLLBACK (which would make psycopg drop its prepared statements)
+        assert not any("SAVEPOINT" in sql or "FOR UPDATE" in sql for sql in seen), listing
+        assert ended == [TransactionStatus.IDLE]  # committed, having written nothing: no ROLLBACK left
+    else:
+        assert any("SAVEPOINT" in sql for sql in seen), listing  # SQLite checks inside its savepoint
+    assert db.query(Appointment).count() == 1
 
 
 @pytest.mark.parametrize(

@@ -322,17 +322,7 @@ def _clear_the_way(session: Session, appt: Appointment, now: datetime, ignore: I
     This is SQLite's guarantee (its BEGIN IMMEDIATE transaction makes check-then-insert atomic) and
     a fast, clear answer on PostgreSQL, whose exclusion constraints catch what a concurrent
     transaction commits in between."""
-    stmt = (
-        select(Appointment)
-        .where(
-            Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.start_at < appt.end_at,
-            Appointment.start_at > appt.start_at - timedelta(days=1),  # visits are at most a day long
-            Appointment.end_at > appt.start_at,
-            or_(Appointment.provider_id == appt.provider_id, Appointment.patient_id == appt.patient_id),
-        )
-        .order_by(Appointment.id)
-    )
+    stmt = select(Appointment).where(*_in_the_way(appt)).order_by(Appointment.id)
     if _is_pg(session):
         stmt = stmt.with_for_update()
     skip = {i for i in ignore if i is not None}
@@ -346,6 +336,33 @@ def _clear_the_way(session: Session, appt: Appointment, now: datetime, ignore: I
             clash = "provider"
         else:
             clash = clash or "patient"
+    return clash
+
+
+def _in_the_way(appt: Appointment) -> tuple[Any, ...]:
+    """Conditions of the active appointments overlapping the provider's or the patient's new time."""
+    return (
+        Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.start_at < appt.end_at,
+        Appointment.start_at > appt.start_at - timedelta(days=1),  # visits are at most a day long
+        Appointment.end_at > appt.start_at,
+        or_(Appointment.provider_id == appt.provider_id, Appointment.patient_id == appt.patient_id),
+    )
+
+
+def _busy(session: Session, appt: Appointment, now: datetime) -> str | None:
+    """Who is busy at `appt`'s time by what is committed now ("provider", "patient" or None), locking
+    and changing nothing; holds past their expiry do not count (the locking path releases them)."""
+    stmt = select(Appointment.provider_id, Appointment.status, Appointment.hold_expires_at).where(
+        *_in_the_way(appt)
+    )
+    clash = None
+    for provider_id, status, expires in read_rows(session, stmt):  # the ids were checked
+        if status == S.PENDING and expires is not None and expires <= now:
+            continue
+        if provider_id == appt.provider_id:
+            return "provider"
+        clash = "patient"
     return clash
 
 
@@ -680,9 +697,13 @@ def book(
         "referral_source": c.text(referral_source, "referral_source", max_len=200) or None,
         "note": c.text(note, "note", max_len=2000) or None,
     }
-    appt = _insert_if_free(session, b, fields) if _is_pg(session) else None
+    pg = _is_pg(session)
+    appt = _insert_if_free(session, b, fields) if pg else None
     if appt is None:  # SQLite, or the time looked taken: the full path, in a savepoint
         appt = Appointment(**fields)
+        who = _busy(session, appt, now) if pg else None
+        if who is not None:  # taken for sure: answered having written and locked nothing
+            raise conflict(session, b, who)
         try:
             occupy(session, appt)
         except _Clash as clash:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import Scope
 
+from careline.db import end_unwritten
 from careline.errors import AuditUnavailable
 
 log = logging.getLogger("careline.web")
@@ -23,6 +24,7 @@ def _finish(db: Any, ok: bool) -> None:
         if ok:
             db.commit()
         else:
+            end_unwritten(db)  # a refusal that only read: keep the connection's prepared statements
             db.rollback()
     finally:
         db.close()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from careline.db import transaction
+from careline.directory.models import Location
+from careline.scheduling import pages
 from careline.scheduling.models import Appointment, AppointmentStatus, AvailabilityTemplate, CalendarException
 from tests.factories import signed_in
 from tests.scheduling import helpers as h
@@ -157,3 +160,42 @@ def test_admins_configure_types_and_calendars(app, world, cal, clock, db) -> Non
 def test_agents_cannot_configure(client, cal) -> None:
     assert client.get("/scheduling/config").status_code == 403
     assert 'href="/scheduling/config"' not in client.get("/scheduling").text
+
+
+def _options(html: str, select_id: str) -> str:
+    return html.split(f'id="{select_id}"', 1)[1].split("</select>", 1)[0]
+
+
+def test_the_pickers_tell_providers_and_clients_apart(app, world, cal, sessions) -> None:
+    with transaction(sessions) as db:  # a second Dr. Kim, in the other client
+        b_clinic = db.get(Location, cal.b_location)
+        other = h.provider(
+            db, world.tenant_b.id, "Kim", first="Daniel", codes=("207RC0000X",), locations=[b_clinic]
+        )
+        h.weekly(db, other.id, cal.b_location, "0", "08:00", "12:00")
+    with signed_in(app, world.agent_a) as one:  # serves tenant A only: no groups
+        providers = _options(one.get("/scheduling").text, "s-prov")
+        assert "<optgroup" not in providers and "Grace Kim, MD · family medicine" in providers
+        assert "Daniel Kim" not in providers
+    with signed_in(app, world.admin) as both:
+        page = both.get("/scheduling").text
+        providers = _options(page, "s-prov")
+        a, b = world.tenant_a.name, world.tenant_b.name
+        assert f'<optgroup label="{a}">' in providers and f'<optgroup label="{b}">' in providers
+        assert re.search(rf'label="{b}">.*Daniel Kim, MD · cardiology', providers, re.S)
+        types = _options(page, "s-type")
+        assert f'<optgroup label="{a}">' in types and "Office visit (20 min)" in types
+
+
+def test_a_cut_provider_list_says_so_and_the_config_page_finds_by_name(app, world, cal, monkeypatch) -> None:
+    monkeypatch.setattr(pages, "MAX_PICK", 2)
+    with signed_in(app, world.agent_a) as agent:
+        page = agent.get("/scheduling").text
+        assert _options(page, "s-prov").count("<option") == 2
+        assert f"{world.tenant_a.name}: the first 2 of 3 providers by name are listed" in page
+    with signed_in(app, world.admin) as admin:
+        found = admin.get("/scheduling/config", params={"name": "oma"})  # Omar Lee
+        assert found.status_code == 200
+        assert _options(found.text, "c-prov").count("<option") == 1 and "Omar Lee, MD" in found.text
+        none = admin.get("/scheduling/config", params={"name": "zzz"})
+        assert 'No provider\'s name has "zzz" in it.' in none.text.replace("&#34;", '"')

@@ -4,16 +4,18 @@ card, and the admins' calendar configuration. The partials (`scheduling/_next_av
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import exists, func, or_, select
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from careline.accounts.permissions import Permission
-from careline.directory.models import Department, Location, Provider
+from careline.directory.models import Department, Location, Provider, ProviderSpecialty
+from careline.directory.reference import specialty_name
 from careline.errors import CareLineError, Conflict, ValidationFailed
 from careline.kit.clock import utcnow
 from careline.scheduling import config, rules, service
@@ -26,6 +28,7 @@ from careline.scheduling.models import (
     Modality,
     PatientKind,
 )
+from careline.tenants.models import Tenant
 from careline.tenants.service import list_tenants
 from careline.web.context import RequestContext, require
 from careline.web.routing import router
@@ -57,18 +60,96 @@ def _ints(values: list[str]) -> list[int]:
     return [i for i in (_int(v) for v in values) if i is not None]
 
 
-def _choices(ctx: RequestContext) -> dict[str, Any]:
-    """Types, providers with calendars, locations and departments of the user's clients."""
+@dataclass(frozen=True)
+class Group:
+    """One client's entries in a picker (its `<optgroup>` when the user serves several clients)."""
+
+    tenant: Tenant
+    items: list[Any]
+    total: int = 0  # providers only: how many match in all (more than listed when the list is cut)
+
+
+def _by_tenant(tenants: list[Tenant], items: list[Any]) -> list[Group]:
+    """Items grouped by their client, clients by name; clients with none are left out."""
+    held: dict[int, list[Any]] = {}
+    for item in items:
+        held.setdefault(item.tenant_id, []).append(item)
+    return [Group(t, held[t.id]) for t in tenants if t.id in held]
+
+
+def provider_groups(
+    ctx: RequestContext, *, with_calendar: bool, active_only: bool, name: str = ""
+) -> list[Group]:
+    """Each client's providers for a picker, by name, at most MAX_PICK a client (`total` says how many
+    match), each as (provider, primary specialty): two "Dr. Adams" are told apart by first name,
+    credentials, specialty and client."""
     db = ctx.db
-    types = service.list_types(db)
-    with_calendar = select(AvailabilityTemplate.provider_id).distinct().limit(MAX_PICK).scalar_subquery()
-    providers = list(
-        db.scalars(
-            select(Provider)
-            .where(Provider.id.in_(with_calendar), Provider.active.is_(True))
-            .order_by(Provider.last_name, Provider.first_name)
+    conditions: list[Any] = []
+    if active_only:
+        conditions.append(Provider.active.is_(True))
+    if with_calendar:
+        conditions.append(exists().where(AvailabilityTemplate.provider_id == Provider.id))
+    words = name.split()
+    for word in words[:3]:
+        like = f"%{word.replace('%', '').replace('_', '')}%"
+        conditions.append(or_(Provider.first_name.ilike(like), Provider.last_name.ilike(like)))
+    order = (Provider.last_name, Provider.first_name, Provider.id)
+    ranked = (
+        select(
+            Provider.id,
+            func.row_number().over(partition_by=Provider.tenant_id, order_by=order).label("rank"),
+            func.count().over(partition_by=Provider.tenant_id).label("total"),
         )
+        .where(*conditions)
+        .subquery()
     )
+    rows = db.execute(
+        select(Provider, ranked.c.total)
+        .join(ranked, ranked.c.id == Provider.id)
+        .where(ranked.c.rank <= MAX_PICK)
+        .order_by(*order)
+    ).all()
+    ids = [p.id for p, _ in rows]
+    primary = (
+        dict(
+            db.execute(
+                select(ProviderSpecialty.provider_id, ProviderSpecialty.taxonomy_code).where(
+                    ProviderSpecialty.provider_id.in_(ids), ProviderSpecialty.is_primary.is_(True)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    totals = {p.tenant_id: int(total) for p, total in rows}
+    entries = [_ProviderEntry(p, specialty_name(primary[p.id]) if p.id in primary else "") for p, _ in rows]
+    groups = _by_tenant(list_tenants(db, ctx.tenant_ids), entries)
+    return [Group(g.tenant, g.items, totals[g.tenant.id]) for g in groups]
+
+
+@dataclass(frozen=True)
+class _ProviderEntry:
+    provider: Provider
+    specialty: str
+
+    @property
+    def tenant_id(self) -> int:
+        return self.provider.tenant_id
+
+    @property
+    def id(self) -> int:
+        return self.provider.id
+
+    @property
+    def label(self) -> str:
+        """'Robert Adams, MD · family medicine'."""
+        return self.provider.display_name + (f" · {self.specialty}" if self.specialty else "")
+
+
+def _choices(ctx: RequestContext) -> dict[str, Any]:
+    """Types, providers with calendars, locations and departments of the user's clients, by client."""
+    db = ctx.db
+    tenants = list_tenants(db, ctx.tenant_ids)
     locations = list(db.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.name)))
     departments = list(
         db.scalars(
@@ -78,12 +159,12 @@ def _choices(ctx: RequestContext) -> dict[str, Any]:
         )
     )
     return {
-        "types": types,
-        "providers": providers,
-        "locations": locations,
-        "departments": departments,
+        "type_groups": _by_tenant(tenants, service.list_types(db)),
+        "provider_groups": provider_groups(ctx, with_calendar=True, active_only=True),
+        "location_groups": _by_tenant(tenants, locations),
+        "department_groups": _by_tenant(tenants, departments),
+        "max_pick": MAX_PICK,
         "weekday_names": rules.WEEKDAY_NAMES,
-        "label": lambda p: rules.provider_label(p.first_name, p.last_name, p.credentials),
     }
 
 
@@ -332,17 +413,17 @@ async def reschedule(request: Request, appointment_id: int, ctx: Writer) -> Resp
 
 @pages.get("/scheduling/config")
 def config_page(request: Request, ctx: Configurer) -> Response:
-    """Appointment types and the providers whose calendars can be edited."""
+    """Appointment types and the providers whose calendars can be edited (`?name=` narrows them)."""
+    name = (request.query_params.get("name") or "").strip()[:100]
     context = {
         "user": ctx.user,
         "tenants": list_tenants(ctx.db, ctx.tenant_ids),
         "all_types": service.list_types(ctx.db, include_inactive=True),
         "patient_kinds": list(PatientKind),
         "modalities": list(Modality),
-        "all_providers": list(
-            ctx.db.scalars(select(Provider).order_by(Provider.last_name, Provider.first_name).limit(MAX_PICK))
-        ),
-        "label": lambda p: rules.provider_label(p.first_name, p.last_name, p.credentials),
+        "provider_groups": provider_groups(ctx, with_calendar=False, active_only=False, name=name),
+        "provider_name": name,
+        "max_pick": MAX_PICK,
     }
     return render(request, "scheduling/config.html", context)
 

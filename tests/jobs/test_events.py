@@ -78,3 +78,35 @@ def test_an_agent_may_not_listen_to_the_nurse_channel(app, world) -> None:
         assert client.get("/events/stream?channels=nurses").status_code == 403
         assert client.get("/events/stream?channels=bogus").status_code == 422
         assert client.get(f"/events/stream?channels=user:{world.nurse_a.id}").status_code == 403
+
+
+def test_a_stream_keeps_waking_at_each_notice(sessions, database_url) -> None:
+    """Between reads a stream waits for the next NOTIFY (PostgreSQL) or a poll interval (SQLite).
+    Each wait must end at a notice and free its connection for the next one: on PostgreSQL a wait
+    once froze for ever at its first notice, so every live screen stopped at its first event."""
+    import asyncio
+    import time
+    from types import SimpleNamespace
+
+    from careline.web import live
+
+    app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(database_url=database_url)))
+    if not database_url.startswith("postgresql"):
+        started = time.monotonic()
+        asyncio.run(live._wait_for_notify(app, 0.2))
+        assert 0.15 < time.monotonic() - started < 2
+        return
+
+    async def wait_for_a_notice() -> float:
+        started = time.monotonic()
+        waiting = asyncio.create_task(live._wait_for_notify(app, 30.0))
+        while not waiting.done() and time.monotonic() - started < 10:
+            await asyncio.sleep(0.2)  # until it listens, then some
+            await asyncio.to_thread(_publish, sessions, "nurses", None)
+        await asyncio.wait_for(waiting, 5)  # a frozen wait fails here
+        return time.monotonic() - started
+
+    async def three() -> list[float]:
+        return [await wait_for_a_notice() for _ in range(3)]
+
+    assert all(seconds < 10 for seconds in asyncio.run(three()))  # woken, not timed out at 30 s

@@ -71,9 +71,11 @@ async def _wait_for_notify(app: Any, seconds: float) -> None:
     try:
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
             await conn.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
-            gen = conn.notifies(timeout=seconds, stop_after=1)
-            async for _ in gen:
-                break
+            # Run the generator to its end (one notice, or the timeout): it holds the connection's
+            # lock while it is suspended, and leaving it with `break` left it so, which made closing
+            # the connection wait for that lock for ever: each stream froze at its first notice.
+            async for _ in conn.notifies(timeout=seconds, stop_after=1):
+                pass
     except Exception:
         await asyncio.sleep(seconds)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from careline.db import transaction
+from careline.db import SYSTEM, transaction
 from careline.jobs import events
 from tests.factories import signed_in
 
@@ -110,3 +110,32 @@ def test_a_stream_keeps_waking_at_each_notice(sessions, database_url) -> None:
         return [await wait_for_a_notice() for _ in range(3)]
 
     assert all(seconds < 10 for seconds in asyncio.run(three()))  # woken, not timed out at 30 s
+
+
+def test_an_event_committed_after_a_later_one_is_still_heard_once(sessions, db, database_url) -> None:
+    """PostgreSQL hands out ids at insert and transactions commit in any order: a listener that
+    has read event N+1 must still hear event N when N's transaction commits a moment later."""
+    from careline.db import open_session
+
+    now = [100.0]
+    cursor = events.Cursor(events.latest_id(db), late_seconds=30, clock=lambda: now[0])
+    if database_url.startswith("postgresql"):
+        slow = open_session(sessions, SYSTEM)  # inserts first, commits last
+        events.publish(slow, "nurses", "first.inserted", tenant_id=None)
+        _publish(sessions, "nurses", None, "second.inserted")
+        assert [e.kind for e in cursor.read(db, ["nurses"], None)] == ["second.inserted"]
+        slow.commit()
+        slow.close()
+        now[0] += 1
+        assert [e.kind for e in cursor.read(db, ["nurses"], None)] == ["first.inserted"]
+    else:  # one writer at a time: ids commit in order
+        _publish(sessions, "nurses", None, "first.inserted")
+        _publish(sessions, "nurses", None, "second.inserted")
+        kinds = [e.kind for e in cursor.read(db, ["nurses"], None)]
+        assert kinds == ["first.inserted", "second.inserted"]
+    now[0] += 1
+    assert cursor.read(db, ["nurses"], None) == []  # each once
+    _publish(sessions, "nurses", None, "third")
+    now[0] += 60  # long after: the floor has risen past what was given, which stays given
+    assert [e.kind for e in cursor.read(db, ["nurses"], None)] == ["third"]
+    assert cursor.read(db, ["nurses"], None) == []

@@ -7,7 +7,9 @@ at commit) to wake listeners at once; on SQLite listeners poll briefly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -47,9 +49,53 @@ def read_since(
     tenant_ids: frozenset[int] | None,
     *,
     limit: int = 200,
+    exclude: Collection[int] = (),
 ) -> Sequence[Event]:
-    """Events after `after_id` on these channels, limited to the listener's tenants."""
+    """Events after `after_id` on these channels, limited to the listener's tenants (but those
+    whose ids are in `exclude`)."""
     stmt = select(Event).where(Event.id > after_id, Event.channel.in_(list(channels)))
+    if exclude:
+        stmt = stmt.where(Event.id.not_in(list(exclude)))
     if tenant_ids is not None:
         stmt = stmt.where(Event.tenant_id.in_(tenant_ids) | Event.tenant_id.is_(None))
     return list(session.scalars(stmt.order_by(Event.id).limit(limit)))
+
+
+LATE_SECONDS = 30.0
+
+
+class Cursor:
+    """Where one listener is in the events, such that an event committed late is still heard.
+
+    Ids are handed out at insert, and transactions commit in any order: on PostgreSQL a reader can
+    see event 12 committed while event 11 is still in a transaction that commits a moment later.
+    Reading on from "after the last id seen" would skip 11 for good. So the cursor reads on from a
+    floor (every id at or below it is settled) and leaves out, by id, the events it already gave;
+    the floor rises to an event's id once that event was given `late_seconds` ago, so an event
+    whose transaction commits within that time of a later one is still given, once. (SQLite runs one
+    writer at a time: there ids commit in order and this costs nothing.)
+    """
+
+    def __init__(
+        self,
+        after: int,
+        *,
+        late_seconds: float = LATE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.floor = after
+        self.late_seconds = late_seconds
+        self._clock = clock
+        self._given: deque[tuple[float, int]] = deque()  # (when, id) of events above the floor
+
+    def read(
+        self, session: Session, channels: Iterable[str], tenant_ids: frozenset[int] | None
+    ) -> Sequence[Event]:
+        """The events not given yet, oldest id first; they count as given from now."""
+        now = self._clock()
+        while self._given and now - self._given[0][0] >= self.late_seconds:
+            self.floor = max(self.floor, self._given.popleft()[1])
+        given = {i for _, i in self._given if i > self.floor}
+        rows = read_since(session, self.floor, channels, tenant_ids, exclude=given)
+        self._given.extend((now, e.id) for e in rows)
+        return rows

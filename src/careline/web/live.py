@@ -51,10 +51,10 @@ def allowed_channels(ctx: RequestContext, requested: list[str]) -> list[str]:
     return out
 
 
-def _read(app: Any, after: int, channels: list[str], tenant_ids: frozenset[int]) -> list[dict]:
+def _read(app: Any, cursor: events.Cursor, channels: list[str], tenant_ids: frozenset[int]) -> list[dict]:
     session = open_session(app.state.sessions, Scope(tenant_ids))
     try:
-        rows = events.read_since(session, after, channels, tenant_ids)
+        rows = cursor.read(session, channels, tenant_ids)
         return [{"id": e.id, "kind": e.kind, "channel": e.channel, "payload": e.payload} for e in rows]
     finally:
         session.close()
@@ -87,11 +87,12 @@ async def stream(
     app = request.app
     started = time.monotonic()
     poll = app.state.settings.event_poll_seconds
+    cursor = events.Cursor(after)  # hears an event whose transaction committed after a later one's
     while True:
-        batch = await run_in_threadpool(_read, app, after, channels, tenant_ids)
+        batch = await run_in_threadpool(_read, app, cursor, channels, tenant_ids)
         for e in batch:
-            after = e["id"]
-            yield {"event": e["kind"], "id": str(e["id"]), "data": json.dumps(e)}
+            after = max(after, e["id"])  # the browser's Last-Event-ID: where a reconnection starts
+            yield {"event": e["kind"], "id": str(after), "data": json.dumps(e)}
         if await request.is_disconnected():
             return
         if max_seconds is not None and time.monotonic() - started >= max_seconds:

@@ -106,6 +106,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if stop is not None:
         stop.set()
+    if getattr(app.state, "notifier", None) is not None:
+        await app.state.notifier.close()  # the live events' LISTEN connection
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

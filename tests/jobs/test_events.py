@@ -80,36 +80,56 @@ def test_an_agent_may_not_listen_to_the_nurse_channel(app, world) -> None:
         assert client.get(f"/events/stream?channels=user:{world.nurse_a.id}").status_code == 403
 
 
-def test_a_stream_keeps_waking_at_each_notice(sessions, database_url) -> None:
-    """Between reads a stream waits for the next NOTIFY (PostgreSQL) or a poll interval (SQLite).
-    Each wait must end at a notice and free its connection for the next one: on PostgreSQL a wait
-    once froze for ever at its first notice, so every live screen stopped at its first event."""
+def test_streams_wake_at_each_notice_through_one_connection(sessions, database_url, db) -> None:
+    """Between reads a stream waits for the next NOTIFY (PostgreSQL) or its poll interval (SQLite).
+    A process listens on one connection for all its streams, and each wait ends at a notice (a
+    stream's wait once froze for ever at its first notice, so live screens stopped at one event)."""
     import asyncio
     import time
-    from types import SimpleNamespace
+
+    from sqlalchemy import text
 
     from careline.web import live
 
-    app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(database_url=database_url)))
+    notifier = live.Notifier(database_url)
     if not database_url.startswith("postgresql"):
         started = time.monotonic()
-        asyncio.run(live._wait_for_notify(app, 0.2))
+        asyncio.run(notifier.wait(0.2, notifier.generation))
         assert 0.15 < time.monotonic() - started < 2
         return
 
-    async def wait_for_a_notice() -> float:
+    def listeners() -> int:
+        sql = (
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        return int(db.execute(text(sql)).scalar_one())
+
+    async def one_notice_for(streams: int) -> tuple[float, int]:
+        seen = notifier.generation
         started = time.monotonic()
-        waiting = asyncio.create_task(live._wait_for_notify(app, 30.0))
-        while not waiting.done() and time.monotonic() - started < 10:
+        waiting = [asyncio.create_task(notifier.wait(30.0, seen)) for _ in range(streams)]
+        connections = 0
+        while not all(w.done() for w in waiting) and time.monotonic() - started < 10:
             await asyncio.sleep(0.2)  # until it listens, then some
+            connections = max(connections, await asyncio.to_thread(listeners))
             await asyncio.to_thread(_publish, sessions, "nurses", None)
-        await asyncio.wait_for(waiting, 5)  # a frozen wait fails here
-        return time.monotonic() - started
+        await asyncio.wait_for(asyncio.gather(*waiting), 5)  # a frozen wait fails here
+        return time.monotonic() - started, connections
 
-    async def three() -> list[float]:
-        return [await wait_for_a_notice() for _ in range(3)]
+    async def run() -> list[tuple[float, int]]:
+        try:
+            rounds = [await one_notice_for(20) for _ in range(3)]
+            seen = notifier.generation - 1  # a notice came after this stream's last read:
+            started = time.monotonic()
+            await notifier.wait(30.0, seen)  # it does not wait for the next one
+            assert time.monotonic() - started < 0.1
+            return rounds
+        finally:
+            await notifier.close()
 
-    assert all(seconds < 10 for seconds in asyncio.run(three()))  # woken, not timed out at 30 s
+    for seconds, connections in asyncio.run(run()):
+        assert seconds < 10 and connections == 1  # woken, not timed out at 30 s; one LISTEN for all
 
 
 def test_an_event_committed_after_a_later_one_is_still_heard_once(sessions, db, database_url) -> None:

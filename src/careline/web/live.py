@@ -8,7 +8,9 @@ the database: PostgreSQL LISTEN/NOTIFY wakes the stream at once, SQLite is polle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -25,6 +27,7 @@ from careline.web.context import RequestContext, require
 from careline.web.routing import router
 
 pages = router(include_in_schema=False)
+log = logging.getLogger("careline.live")
 
 # Which permission each channel (by prefix before ':') needs.
 CHANNEL_PERMISSIONS: dict[str, Permission] = {
@@ -60,24 +63,81 @@ def _read(app: Any, cursor: events.Cursor, channels: list[str], tenant_ids: froz
         session.close()
 
 
-async def _wait_for_notify(app: Any, seconds: float) -> None:
-    url = app.state.settings.database_url
-    if not url.startswith("postgresql"):
-        await asyncio.sleep(seconds)
-        return
-    import psycopg
+class Notifier:
+    """One LISTEN connection per serving process, shared by all its streams (PostgreSQL).
 
-    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-            await conn.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
-            # Run the generator to its end (one notice, or the timeout): it holds the connection's
-            # lock while it is suspended, and leaving it with `break` left it so, which made closing
-            # the connection wait for that lock for ever: each stream froze at its first notice.
-            async for _ in conn.notifies(timeout=seconds, stop_after=1):
-                pass
-    except Exception:
-        await asyncio.sleep(seconds)
+    A stream that has read everything waits here for the next NOTIFY or its poll interval. One
+    connection for the process, not one per waiting stream: a call center's worth of open screens
+    would otherwise open a connection each, every poll interval, and could use up PostgreSQL's
+    `max_connections`. Started on the first wait, in the running event loop; when the connection
+    fails it reconnects after a second, and meanwhile the streams simply poll. On SQLite there is
+    nothing to listen to: a wait is the poll interval.
+    """
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, database_url: str) -> None:
+        self.listens = database_url.startswith("postgresql")
+        self.conninfo = database_url.replace("postgresql+psycopg://", "postgresql://")
+        self.generation = 0  # notices so far (and reconnections, after which anything may be new)
+        self._event: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def wait(self, seconds: float, since: int) -> None:
+        """Until a notice after generation `since` (at once if one came already), or `seconds`."""
+        if not self.listens:
+            await asyncio.sleep(seconds)
+            return
+        event = self._running()
+        if self.generation != since:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    def _running(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._loop is not loop:
+            self._loop, self._event = loop, asyncio.Event()
+            self._task = loop.create_task(self._listen(), name="careline-events-listener")
+        assert self._event is not None
+        return self._event
+
+    def _wake(self) -> None:
+        self.generation += 1
+        event, self._event = self._event, asyncio.Event()
+        if event is not None:
+            event.set()
+
+    async def _listen(self) -> None:
+        import psycopg
+
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {events.NOTIFY_CHANNEL}")
+                    self._wake()  # what committed while nobody listened: let the streams read again
+                    async for _ in conn.notifies():
+                        self._wake()
+            except Exception:
+                log.warning("the live events listener lost its connection; retrying", exc_info=True)
+                await asyncio.sleep(self.RETRY_SECONDS)
+
+    async def close(self) -> None:
+        """Stop listening (the serving process is stopping)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await self._task
+        self._task = None
+
+
+def notifier(app: Any) -> Notifier:
+    """The process's notifier (made on first use)."""
+    found = getattr(app.state, "notifier", None)
+    if found is None:
+        found = app.state.notifier = Notifier(app.state.settings.database_url)
+    return found
 
 
 async def stream(
@@ -88,7 +148,9 @@ async def stream(
     started = time.monotonic()
     poll = app.state.settings.event_poll_seconds
     cursor = events.Cursor(after)  # hears an event whose transaction committed after a later one's
+    wake = notifier(app)
     while True:
+        seen = wake.generation  # a notice from now on ends the wait below at once
         batch = await run_in_threadpool(_read, app, cursor, channels, tenant_ids)
         for e in batch:
             after = max(after, e["id"])  # the browser's Last-Event-ID: where a reconnection starts
@@ -98,7 +160,7 @@ async def stream(
         if max_seconds is not None and time.monotonic() - started >= max_seconds:
             return
         if not batch:
-            await _wait_for_notify(app, poll)
+            await wake.wait(poll, seen)
 
 
 Listener = Annotated[RequestContext, Depends(require(Permission.SIGNED_IN))]

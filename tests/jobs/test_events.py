@@ -86,15 +86,21 @@ def test_streams_wake_at_each_notice_through_one_connection(sessions, database_u
     stream's wait once froze for ever at its first notice, so live screens stopped at one event)."""
     import asyncio
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from sqlalchemy import text
 
     from careline.web import live
 
+    def run_alone(coroutine):  # type: ignore[no-untyped-def]
+        """asyncio.run in a thread of its own (the browser tests keep a loop in this one)."""
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(asyncio.run, coroutine).result()
+
     notifier = live.Notifier(database_url)
     if not database_url.startswith("postgresql"):
         started = time.monotonic()
-        asyncio.run(notifier.wait(0.2, notifier.generation))
+        run_alone(notifier.wait(0.2, notifier.generation))
         assert 0.15 < time.monotonic() - started < 2
         return
 
@@ -128,7 +134,7 @@ def test_streams_wake_at_each_notice_through_one_connection(sessions, database_u
         finally:
             await notifier.close()
 
-    for seconds, connections in asyncio.run(run()):
+    for seconds, connections in run_alone(run()):
         assert seconds < 10 and connections == 1  # woken, not timed out at 30 s; one LISTEN for all
 
 

@@ -198,4 +198,4 @@ def test_a_cut_provider_list_says_so_and_the_config_page_finds_by_name(app, worl
         assert found.status_code == 200
         assert _options(found.text, "c-prov").count("<option") == 1 and "Omar Lee, MD" in found.text
         none = admin.get("/scheduling/config", params={"name": "zzz"})
-        assert 'No provider\'s name has "zzz" in it.' in none.text.replace("&#34;", '"')
+        assert 'No provider\'s name or NPI starts with "zzz".' in none.text.replace("&#34;", '"')

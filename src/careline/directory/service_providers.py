@@ -226,6 +226,23 @@ def provider_by_npi(session: Session, tenant_id: int, npi: str) -> Provider | No
     )
 
 
+def named(stmt: Select, q: str | None) -> Select:
+    """Only the providers whose names start with each word of `q` ('kim', 'jane do'), or whose NPI
+    starts with its digits."""
+    for token in (q or "").replace(",", " ").split():
+        token = token.strip(".").lower()
+        if token.isdigit():
+            stmt = stmt.where(Provider.npi.startswith(token))
+        elif token:
+            stmt = stmt.where(
+                or_(
+                    func.lower(Provider.first_name).startswith(token),
+                    func.lower(Provider.last_name).startswith(token),
+                )
+            )
+    return stmt
+
+
 def _filters(
     stmt: Select,
     *,
@@ -244,17 +261,7 @@ def _filters(
         stmt = stmt.where(Provider.tenant_id == tenant_id)
     if active is not None:
         stmt = stmt.where(Provider.active.is_(active))
-    for token in (q or "").replace(",", " ").split():
-        token = token.strip(".").lower()
-        if token.isdigit():
-            stmt = stmt.where(Provider.npi.startswith(token))
-        elif token:
-            stmt = stmt.where(
-                or_(
-                    func.lower(Provider.first_name).startswith(token),
-                    func.lower(Provider.last_name).startswith(token),
-                )
-            )
+    stmt = named(stmt, q)
     if specialty and specialty.strip():
         code = specialty.strip().upper()
         codes = [code] if code in reference.specialties() else reference.codes_matching(specialty)

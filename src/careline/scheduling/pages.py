@@ -4,18 +4,20 @@ card, and the admins' calendar configuration. The partials (`scheduling/_next_av
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from careline.accounts.permissions import Permission
 from careline.directory.models import Department, Location, Provider, ProviderSpecialty
 from careline.directory.reference import specialty_name
+from careline.directory.service_providers import named
 from careline.errors import CareLineError, Conflict, ValidationFailed
 from careline.kit.clock import utcnow
 from careline.scheduling import config, rules, service
@@ -78,31 +80,22 @@ def _by_tenant(tenants: list[Tenant], items: list[Any]) -> list[Group]:
 
 
 def provider_groups(
-    ctx: RequestContext, *, with_calendar: bool, active_only: bool, name: str = ""
+    db: Session, tenants: list[Tenant], *, with_calendar: bool, active_only: bool, name: str = ""
 ) -> list[Group]:
     """Each client's providers for a picker, by name, at most MAX_PICK a client (`total` says how many
-    match), each as (provider, primary specialty): two "Dr. Adams" are told apart by first name,
-    credentials, specialty and client."""
-    db = ctx.db
-    conditions: list[Any] = []
-    if active_only:
-        conditions.append(Provider.active.is_(True))
-    if with_calendar:
-        conditions.append(exists().where(AvailabilityTemplate.provider_id == Provider.id))
-    words = name.split()
-    for word in words[:3]:
-        like = f"%{word.replace('%', '').replace('_', '')}%"
-        conditions.append(or_(Provider.first_name.ilike(like), Provider.last_name.ilike(like)))
+    match; `name` as the directory's search takes it), each with its primary specialty: two
+    "Dr. Adams" are told apart by first name, credentials, specialty and client."""
     order = (Provider.last_name, Provider.first_name, Provider.id)
-    ranked = (
-        select(
-            Provider.id,
-            func.row_number().over(partition_by=Provider.tenant_id, order_by=order).label("rank"),
-            func.count().over(partition_by=Provider.tenant_id).label("total"),
-        )
-        .where(*conditions)
-        .subquery()
+    matching = select(
+        Provider.id,
+        func.row_number().over(partition_by=Provider.tenant_id, order_by=order).label("rank"),
+        func.count().over(partition_by=Provider.tenant_id).label("total"),
     )
+    if active_only:
+        matching = matching.where(Provider.active.is_(True))
+    if with_calendar:
+        matching = matching.where(exists().where(AvailabilityTemplate.provider_id == Provider.id))
+    ranked = named(matching, name).subquery()
     rows = db.execute(
         select(Provider, ranked.c.total)
         .join(ranked, ranked.c.id == Provider.id)
@@ -123,8 +116,7 @@ def provider_groups(
     )
     totals = {p.tenant_id: int(total) for p, total in rows}
     entries = [_ProviderEntry(p, specialty_name(primary[p.id]) if p.id in primary else "") for p, _ in rows]
-    groups = _by_tenant(list_tenants(db, ctx.tenant_ids), entries)
-    return [Group(g.tenant, g.items, totals[g.tenant.id]) for g in groups]
+    return [replace(g, total=totals[g.tenant.id]) for g in _by_tenant(tenants, entries)]
 
 
 @dataclass(frozen=True)
@@ -160,10 +152,9 @@ def _choices(ctx: RequestContext) -> dict[str, Any]:
     )
     return {
         "type_groups": _by_tenant(tenants, service.list_types(db)),
-        "provider_groups": provider_groups(ctx, with_calendar=True, active_only=True),
+        "provider_groups": provider_groups(db, tenants, with_calendar=True, active_only=True),
         "location_groups": _by_tenant(tenants, locations),
         "department_groups": _by_tenant(tenants, departments),
-        "max_pick": MAX_PICK,
         "weekday_names": rules.WEEKDAY_NAMES,
     }
 
@@ -415,15 +406,17 @@ async def reschedule(request: Request, appointment_id: int, ctx: Writer) -> Resp
 def config_page(request: Request, ctx: Configurer) -> Response:
     """Appointment types and the providers whose calendars can be edited (`?name=` narrows them)."""
     name = (request.query_params.get("name") or "").strip()[:100]
+    tenants = list_tenants(ctx.db, ctx.tenant_ids)
     context = {
         "user": ctx.user,
-        "tenants": list_tenants(ctx.db, ctx.tenant_ids),
+        "tenants": tenants,
         "all_types": service.list_types(ctx.db, include_inactive=True),
         "patient_kinds": list(PatientKind),
         "modalities": list(Modality),
-        "provider_groups": provider_groups(ctx, with_calendar=False, active_only=False, name=name),
+        "provider_groups": provider_groups(
+            ctx.db, tenants, with_calendar=False, active_only=False, name=name
+        ),
         "provider_name": name,
-        "max_pick": MAX_PICK,
     }
     return render(request, "scheduling/config.html", context)
 

@@ -275,14 +275,19 @@ def _one_integer_type(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.adapters.register_dumper(int, _Int4BinaryDumper)
 
 
-class _Int4Dumper(IntDumper):
+class _Int4First:
+    """An int dumper's choice: integer when the value fits, else what psycopg would choose."""
+
     def upgrade(self, obj: int, format: PyFormat) -> Any:
-        return self._int4_dumper if -(2**31) <= obj < 2**31 else super().upgrade(obj, format)
+        return self._int4_dumper if -(2**31) <= obj < 2**31 else super().upgrade(obj, format)  # type: ignore[attr-defined,misc]
 
 
-class _Int4BinaryDumper(IntBinaryDumper):
-    def upgrade(self, obj: int, format: PyFormat) -> Any:
-        return self._int4_dumper if -(2**31) <= obj < 2**31 else super().upgrade(obj, format)
+class _Int4Dumper(_Int4First, IntDumper):
+    pass
+
+
+class _Int4BinaryDumper(_Int4First, IntBinaryDumper):
+    pass
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

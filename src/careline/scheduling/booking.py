@@ -330,7 +330,7 @@ def _clear_the_way(session: Session, appt: Appointment, now: datetime, ignore: I
     for other in session.scalars(stmt.execution_options(populate_existing=True)):
         if other.id in skip:
             continue
-        if other.status == S.PENDING and other.hold_expires_at is not None and other.hold_expires_at <= now:
+        if _expired_hold(other.status, other.hold_expires_at, now):
             expire_hold_row(session, other, now)
         elif other.provider_id == appt.provider_id:
             clash = "provider"
@@ -350,6 +350,11 @@ def _in_the_way(appt: Appointment) -> tuple[Any, ...]:
     )
 
 
+def _expired_hold(status: AppointmentStatus, expires: datetime | None, now: datetime) -> bool:
+    """A hold whose time has run out (its job may not have released it yet)."""
+    return status == S.PENDING and expires is not None and expires <= now
+
+
 def _busy(session: Session, appt: Appointment, now: datetime) -> str | None:
     """Who is busy at `appt`'s time by what is committed now ("provider", "patient" or None), locking
     and changing nothing; holds past their expiry do not count (the locking path releases them)."""
@@ -358,7 +363,7 @@ def _busy(session: Session, appt: Appointment, now: datetime) -> str | None:
     )
     clash = None
     for provider_id, status, expires in read_rows(session, stmt):  # the ids were checked
-        if status == S.PENDING and expires is not None and expires <= now:
+        if _expired_hold(status, expires, now):
             continue
         if provider_id == appt.provider_id:
             return "provider"
